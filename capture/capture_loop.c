@@ -1,0 +1,314 @@
+#include "capture_loop.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATS_INTERVAL_MS 1000
+#define HOUSEKEEPING_EVERY 1024   /* packets between housekeeping in replay */
+#define LIVE_DISPATCH_BATCH 256
+#define WORKER_EXIT_TIMEOUT_MS 60000
+#define BROKER_EXIT_TIMEOUT_MS 30000
+
+volatile int capture_stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    capture_stop_requested = 1;
+}
+
+static void on_child(int sig)
+{
+    (void)sig;
+    supervisor_child_exited = 1;
+}
+
+void capture_install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        fatal("sigaction");
+    sa.sa_handler = on_child;
+    sa.sa_flags = SA_NOCLDSTOP;
+    if (sigaction(SIGCHLD, &sa, NULL) != 0)
+        fatal("sigaction(SIGCHLD)");
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static double timeval_seconds(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void send_stats(struct capture *cap)
+{
+    uint64_t recv = 0, drop = 0, ifdrop = 0;
+    struct rusage ru;
+    const struct pipeline *p = cap->pipeline;
+
+    for (int i = 0; i < cap->n_sources; i++)
+        source_add_stats(&cap->sources[i], &recv, &drop, &ifdrop);
+    getrusage(RUSAGE_SELF, &ru);
+    msgpack_packer *pk = channel_event_begin(&cap->control);
+    msgpack_pack_map(pk, 14);
+    pk_kv_str(pk, "type", "capture_stats");
+    pk_kv_u64(pk, "packets", cap->steer.stats.packets);
+    pk_kv_u64(pk, "bytes", cap->steer.stats.bytes);
+    pk_kv_u64(pk, "pcap_recv", recv);
+    pk_kv_u64(pk, "pcap_drop", drop);
+    pk_kv_u64(pk, "pcap_ifdrop", ifdrop);
+    pk_kv_u64(pk, "read_errors", cap->read_errors);
+    pk_key(pk, "ring_drops");
+    msgpack_pack_array(pk, (size_t)p->n_workers);
+    for (int i = 0; i < p->n_workers; i++)
+        msgpack_pack_uint64(pk, atomic_load_explicit(&p->workers[i].ring.sh->records_dropped,
+                                                      memory_order_relaxed));
+    pk_kv_u64(pk, "worker_restarts", cap->supervisor->worker_restarts);
+    pk_kv_u64(pk, "broker_restarts", cap->supervisor->broker_restarts);
+    pk_kv_double(pk, "cpu_user", timeval_seconds(ru.ru_utime));
+    pk_kv_double(pk, "cpu_system", timeval_seconds(ru.ru_stime));
+    pk_kv_u64(pk, "maxrss_kb", (uint64_t)ru.ru_maxrss);
+    pk_kv_u64(pk, "events_dropped", cap->control.events_dropped);
+    channel_event_end(&cap->control);
+    channel_flush(&cap->control);
+}
+
+static bool is_client_connected(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 &&
+            memcmp(k->via.str.ptr, "type", 4) == 0 && v->type == MSGPACK_OBJECT_STR &&
+            v->via.str.size == 16 && memcmp(v->via.str.ptr, "client_connected", 16) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The broker tells us when clients connect (for --wait-for-client). */
+static void read_control(struct capture *cap)
+{
+    static char buf[CHANNEL_MAX_MESSAGE];
+    msgpack_unpacked msg;
+    ssize_t n;
+
+    msgpack_unpacked_init(&msg);
+    while ((n = recv(cap->pipeline->control_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+        size_t off = 0;
+        while (msgpack_unpack_next(&msg, buf, (size_t)n, &off) == MSGPACK_UNPACK_SUCCESS)
+            if (is_client_connected(&msg.data))
+                cap->client_connected = true;
+    }
+    msgpack_unpacked_destroy(&msg);
+}
+
+static void housekeeping(struct capture *cap)
+{
+    uint64_t now = monotonic_ms();
+
+    supervisor_poll(cap->supervisor);
+    read_control(cap);
+    if (now - cap->last_stats_ms >= STATS_INTERVAL_MS) {
+        cap->last_stats_ms = now;
+        send_stats(cap);
+    }
+}
+
+static bool wait_hook(void *ctx)
+{
+    struct capture *cap = ctx;
+
+    housekeeping(cap);
+    return !capture_stop_requested;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t packet_ns(const struct pcap_pkthdr *h, bool nano)
+{
+    return (uint64_t)h->ts.tv_sec * 1000000000ull +
+           (uint64_t)h->ts.tv_usec * (nano ? 1u : 1000u);
+}
+
+static void wait_for_client(struct capture *cap)
+{
+    log_info("waiting for a client to connect");
+    while (!cap->client_connected && !capture_stop_requested) {
+        housekeeping(cap);
+        struct pollfd pfd = { .fd = cap->pipeline->control_fd, .events = POLLIN };
+        poll(&pfd, 1, 100);
+    }
+}
+
+static void replay_source(struct capture *cap, int index)
+{
+    struct source *s = &cap->sources[index];
+    bool nano = pcap_get_tstamp_precision(s->pcap) == PCAP_TSTAMP_PRECISION_NANO;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    uint64_t n = 0;
+    int rc;
+
+    while (!capture_stop_requested && (rc = pcap_next_ex(s->pcap, &h, &data)) == 1) {
+        uint64_t ts = packet_ns(h, nano);
+        steer_packet(&cap->steer, (uint16_t)index, s->link_type, ts, h->len, h->caplen, data);
+        steer_tick(&cap->steer, ts);
+        if (++n % HOUSEKEEPING_EVERY == 0)
+            housekeeping(cap);
+    }
+    if (!capture_stop_requested && rc == PCAP_ERROR) {
+        cap->read_errors++;
+        log_warnx("%s: read error after %llu packets: %s (the rest of the file is skipped)",
+                  s->spec->name, (unsigned long long)n, pcap_geterr(s->pcap));
+    }
+    steer_publish_all(&cap->steer);
+    log_debug("%s: %llu packets", s->spec->name, (unsigned long long)n);
+}
+
+struct live_ctx {
+    struct capture *cap;
+    int index;
+    bool nano;
+};
+
+static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct live_ctx *lc = (struct live_ctx *)user;
+    struct source *s = &lc->cap->sources[lc->index];
+
+    steer_packet(&lc->cap->steer, (uint16_t)lc->index, s->link_type, packet_ns(h, lc->nano),
+                 h->len, h->caplen, data);
+}
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Returns 0, or 1 when every capture handle failed. */
+static int capture_live(struct capture *cap)
+{
+    struct pollfd pfds[FLOWSENSE_MAX_INTERFACES];
+    struct live_ctx lcs[FLOWSENSE_MAX_INTERFACES];
+    int open_sources = cap->n_sources;
+
+    for (int i = 0; i < cap->n_sources; i++) {
+        pfds[i].fd = cap->sources[i].selectable_fd;
+        pfds[i].events = POLLIN;
+        lcs[i].cap = cap;
+        lcs[i].index = i;
+        lcs[i].nano =
+            pcap_get_tstamp_precision(cap->sources[i].pcap) == PCAP_TSTAMP_PRECISION_NANO;
+    }
+    while (!capture_stop_requested && open_sources > 0) {
+        int rc = poll(pfds, (nfds_t)cap->n_sources, 100);
+        if (rc < 0 && errno != EINTR)
+            fatal("poll on capture handles");
+        for (int i = 0; rc > 0 && i < cap->n_sources; i++) {
+            struct source *s = &cap->sources[i];
+            if (s->eof || !(pfds[i].revents & (POLLIN | POLLERR | POLLHUP)))
+                continue;
+            if (pcap_dispatch(s->pcap, LIVE_DISPATCH_BATCH, live_packet,
+                              (u_char *)&lcs[i]) == PCAP_ERROR) {
+                log_warnx("%s: capture failed: %s", s->spec->name, pcap_geterr(s->pcap));
+                s->eof = true;
+                pfds[i].fd = -1;
+                open_sources--;
+            }
+        }
+        steer_publish_all(&cap->steer);
+        steer_tick(&cap->steer, realtime_ns());
+        housekeeping(cap);
+    }
+    if (open_sources == 0) {
+        log_warnx("no capture handle left: stopping");
+        return 1;
+    }
+    return 0;
+}
+
+static void wait_children(struct capture *cap, bool (*done)(const struct supervisor *),
+                          unsigned timeout_ms, const char *what)
+{
+    uint64_t deadline = monotonic_ms() + timeout_ms;
+
+    while (!done(cap->supervisor)) {
+        if (monotonic_ms() > deadline) {
+            log_warnx("%s did not finish in %u ms: killing", what, timeout_ms);
+            supervisor_signal_all(cap->supervisor, SIGKILL);
+            sleep_ms(100);
+            supervisor_poll(cap->supervisor);
+            return;
+        }
+        sleep_ms(20);
+        housekeeping(cap);
+    }
+}
+
+static void send_done(struct capture *cap)
+{
+    send_stats(cap);
+    msgpack_packer *pk = channel_event_begin(&cap->control);
+    msgpack_pack_map(pk, 1);
+    pk_kv_str(pk, "type", "capture_done");
+    channel_event_end(&cap->control);
+    for (int tries = 0; channel_flush(&cap->control) != 0 && tries < 100; tries++)
+        sleep_ms(100);
+}
+
+static void shut_down(struct capture *cap)
+{
+    supervisor_begin_shutdown(cap->supervisor);
+    steer_end(&cap->steer);
+    wait_children(cap, supervisor_workers_finished, WORKER_EXIT_TIMEOUT_MS, "workers");
+    send_done(cap);
+    /* Now the broker sees end-of-file on each event channel once drained. */
+    pipeline_close_worker_side(cap->pipeline);
+    wait_children(cap, supervisor_broker_finished, BROKER_EXIT_TIMEOUT_MS, "broker");
+}
+
+int capture_run(struct capture *cap)
+{
+    int status = 0;
+
+    if (fcntl(cap->pipeline->control_fd, F_SETFL, O_NONBLOCK) != 0)
+        fatal("fcntl(O_NONBLOCK) on the control channel");
+    channel_writer_init(&cap->control, cap->pipeline->control_fd);
+    steer_init(&cap->steer, cap->pipeline, !cap->opts->live, wait_hook, cap);
+    if (cap->opts->wait_for_client)
+        wait_for_client(cap);
+    if (cap->opts->live) {
+        status = capture_live(cap);
+    } else {
+        for (int i = 0; i < cap->n_sources && !capture_stop_requested; i++)
+            replay_source(cap, i);
+    }
+    if (capture_stop_requested)
+        log_info("stop requested: shutting down");
+    shut_down(cap);
+    channel_writer_destroy(&cap->control);
+    return status;
+}

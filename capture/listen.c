@@ -1,0 +1,114 @@
+#define _GNU_SOURCE
+#include "listen.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define LISTEN_BACKLOG 128
+
+static void make_socket_dir(const char *path, uid_t uid, gid_t gid)
+{
+    char copy[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct stat st;
+
+    snprintf(copy, sizeof(copy), "%s", path);
+    const char *dir = dirname(copy);
+    if (stat(dir, &st) == 0)
+        return;
+    if (mkdir(dir, 0755) != 0)
+        fatal("cannot create socket directory %s", dir);
+    if (chown(dir, uid, gid) != 0)
+        fatal("cannot chown socket directory %s", dir);
+}
+
+static int listen_unix(const char *path, uid_t uid, gid_t gid)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat st;
+
+    if (*path == '\0' || strlen(path) >= sizeof(sun.sun_path))
+        fatalx("unix socket path '%s' is empty or too long", path);
+    memcpy(sun.sun_path, path, strlen(path));
+    make_socket_dir(path, uid, gid);
+    /* Remove a stale socket left by a previous run, never another file. */
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            fatalx("%s exists and is not a socket; refusing to replace it", path);
+        if (unlink(path) != 0)
+            fatal("cannot remove stale socket %s", path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        fatal("socket(AF_UNIX)");
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+        fatal("cannot bind %s", path);
+    if (chmod(path, 0660) != 0 || chown(path, uid, gid) != 0)
+        fatal("cannot set owner and mode of %s", path);
+    if (listen(fd, LISTEN_BACKLOG) != 0)
+        fatal("listen on %s", path);
+    return fd;
+}
+
+static int listen_tcp(const char *spec)
+{
+    char host[256];
+    const char *port;
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+    struct addrinfo *res;
+    int one = 1;
+
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (close == NULL || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host))
+            fatalx("bad tcp address '%s': expected tcp:[ADDR]:PORT", spec);
+        memcpy(host, spec + 1, (size_t)(close - spec - 1));
+        host[close - spec - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(spec, ':');
+        if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+            fatalx("bad tcp address '%s': expected tcp:HOST:PORT", spec);
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = '\0';
+        port = colon + 1;
+    }
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0)
+        fatalx("cannot resolve tcp address '%s': %s", spec, gai_strerror(rc));
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    if (fd < 0)
+        fatal("socket for %s", spec);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+        fatal("SO_REUSEADDR on %s", spec);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0)
+        fatal("cannot bind tcp:%s", spec);
+    freeaddrinfo(res);
+    if (listen(fd, LISTEN_BACKLOG) != 0)
+        fatal("listen on tcp:%s", spec);
+    return fd;
+}
+
+int listen_open(const char *address, uid_t uid, gid_t gid)
+{
+    if (strncmp(address, "unix:", 5) == 0)
+        return listen_unix(address + 5, uid, gid);
+    if (strncmp(address, "tcp:", 4) == 0)
+        return listen_tcp(address + 4);
+    fatalx("bad listen address '%s': expected unix:PATH or tcp:HOST:PORT", address);
+}
+
+void listen_cleanup(const char *address)
+{
+    if (strncmp(address, "unix:", 5) == 0 && unlink(address + 5) != 0 && errno != ENOENT)
+        log_warn("cannot remove socket %s", address + 5);
+}

@@ -1,0 +1,41 @@
+/* flowsensed's command line.  Parsing fails fast with a clear message. */
+#ifndef FLOWSENSE_CAPTURE_OPTIONS_H
+#define FLOWSENSE_CAPTURE_OPTIONS_H
+
+#include "fdmap.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct source_spec {
+    const char *name;   /* interface name, or the file's path */
+    const char *label;  /* "interface" in records: iface name or file basename */
+    bool live;
+    bool internal;      /* LAN role */
+};
+
+struct options {
+    struct source_spec sources[FLOWSENSE_MAX_INTERFACES];
+    int n_sources;
+    bool live;
+    int workers;
+    const char *listen[FLOWSENSE_MAX_LISTENERS];
+    int n_listen;
+    bool to_stdout;
+    bool wait_for_client;
+    const char *user;
+    const char *bpf;
+    bool debug;
+    unsigned update_interval;    /* seconds */
+    unsigned max_detection_pkts;
+    unsigned max_flows;          /* per worker */
+    uint32_t ring_size;          /* bytes per worker ring */
+};
+
+#define DEFAULT_LISTEN "unix:/run/flowsense/flowsense.sock"
+#define DEFAULT_USER "flowsense"
+
+/* Fills opts from argv; exits with status 0 for -V/-h and 2 on bad usage. */
+void options_parse(struct options *opts, int argc, char **argv);
+
+#endif

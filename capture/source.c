@@ -1,0 +1,85 @@
+#include "source.h"
+
+#include "log.h"
+
+#include <string.h>
+
+#define LIVE_SNAPLEN 65535
+#define LIVE_BUFFER_BYTES (32 << 20)
+
+static void source_set_filter(struct source *s, const char *bpf)
+{
+    struct bpf_program prog;
+
+    if (bpf == NULL)
+        return;
+    if (pcap_compile(s->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        fatalx("%s: bad filter '%s': %s", s->spec->name, bpf, pcap_geterr(s->pcap));
+    if (pcap_setfilter(s->pcap, &prog) != 0)
+        fatalx("%s: cannot set filter: %s", s->spec->name, pcap_geterr(s->pcap));
+    pcap_freecode(&prog);
+}
+
+static void source_open_live(struct source *s)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    const char *name = s->spec->name;
+
+    s->pcap = pcap_create(name, err);
+    if (s->pcap == NULL)
+        fatalx("cannot capture on %s: %s", name, err);
+    if (pcap_set_snaplen(s->pcap, LIVE_SNAPLEN) != 0 || pcap_set_promisc(s->pcap, 1) != 0 ||
+        pcap_set_immediate_mode(s->pcap, 1) != 0 ||
+        pcap_set_buffer_size(s->pcap, LIVE_BUFFER_BYTES) != 0)
+        fatalx("cannot configure capture on %s", name);
+    /* Nanosecond stamps where the kernel offers them; micro otherwise. */
+    (void)pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_NANO);
+    int rc = pcap_activate(s->pcap);
+    if (rc < 0)
+        fatalx("cannot capture on %s: %s", name, pcap_geterr(s->pcap));
+    if (rc > 0)
+        log_warnx("%s: %s", name, pcap_statustostr(rc));
+    if (pcap_setnonblock(s->pcap, 1, err) != 0)
+        fatalx("%s: cannot set non-blocking: %s", name, err);
+    s->selectable_fd = pcap_get_selectable_fd(s->pcap);
+    if (s->selectable_fd < 0)
+        fatalx("%s: capture handle has no selectable descriptor", name);
+}
+
+void source_open(struct source *s, const struct source_spec *spec, const char *bpf)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+
+    memset(s, 0, sizeof(*s));
+    s->spec = spec;
+    s->selectable_fd = -1;
+    if (spec->live) {
+        source_open_live(s);
+    } else {
+        s->pcap = pcap_open_offline_with_tstamp_precision(spec->name,
+                                                          PCAP_TSTAMP_PRECISION_NANO, err);
+        if (s->pcap == NULL)
+            fatalx("cannot read capture file %s: %s", spec->name, err);
+    }
+    source_set_filter(s, bpf);
+    s->link_type = pcap_datalink(s->pcap);
+    log_debug("%s: link type %s", spec->name, pcap_datalink_val_to_name(s->link_type));
+}
+
+void source_close(struct source *s)
+{
+    if (s->pcap)
+        pcap_close(s->pcap);
+    s->pcap = NULL;
+}
+
+void source_add_stats(struct source *s, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop)
+{
+    struct pcap_stat st;
+
+    if (!s->spec->live || s->pcap == NULL || pcap_stats(s->pcap, &st) != 0)
+        return;
+    *recv += st.ps_recv;
+    *drop += st.ps_drop;
+    *ifdrop += st.ps_ifdrop;
+}

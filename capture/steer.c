@@ -1,0 +1,123 @@
+#include "steer.h"
+
+#include "log.h"
+#include "packet.h"
+
+#include <string.h>
+
+#define NS_PER_SEC 1000000000ull
+#define WAIT_SLICE_MS 100
+#define END_WAIT_SLICES 300 /* 30 s */
+
+void steer_init(struct steer *st, struct pipeline *p, bool lossless, steer_wait_fn hook,
+                void *ctx)
+{
+    memset(st, 0, sizeof(*st));
+    st->pipeline = p;
+    st->lossless = lossless;
+    st->wait_hook = hook;
+    st->wait_ctx = ctx;
+}
+
+static struct ring_record *reserve(struct steer *st, struct worker_link *w, uint32_t len,
+                                   bool must_wait)
+{
+    struct ring_record *rec = ring_reserve(&w->ring, len);
+
+    if (rec || !must_wait)
+        return rec;
+    /* Full: let the worker see what we have, then wait for space. */
+    ring_publish(&w->ring);
+    w->pending = 0;
+    while ((rec = ring_reserve(&w->ring, len)) == NULL) {
+        ring_wait_space(&w->ring, WAIT_SLICE_MS);
+        bool go_on = st->wait_hook == NULL || st->wait_hook(st->wait_ctx);
+        /* RING_END must get through even after a stop request, but a
+         * worker that never drains its ring cannot hold us for ever. */
+        if (!go_on && (!st->ending || ++st->end_wait_slices > END_WAIT_SLICES))
+            return NULL;
+    }
+    return rec;
+}
+
+static void commit(struct worker_link *w)
+{
+    if (++w->pending >= STEER_PUBLISH_BATCH) {
+        ring_publish(&w->ring);
+        w->pending = 0;
+    }
+}
+
+bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t ts_ns,
+                  uint32_t wire_len, uint32_t cap_len, const uint8_t *data)
+{
+    struct packet_view pv;
+    int target = 0;
+
+    /* Undecodable packets still go to a worker (the first), which counts
+     * them by reason: nothing is dropped here without a counter. */
+    if (packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK)
+        target = (int)(packet_steer_hash(&pv) % (uint32_t)st->pipeline->n_workers);
+    struct worker_link *w = &st->pipeline->workers[target];
+    struct ring_record *rec = reserve(st, w, cap_len, st->lossless);
+    if (rec == NULL) {
+        atomic_fetch_add_explicit(&w->ring.sh->records_dropped, 1, memory_order_relaxed);
+        return false;
+    }
+    rec->kind = RING_PACKET;
+    rec->interface = interface;
+    rec->ts_ns = ts_ns;
+    rec->wire_len = wire_len;
+    rec->link_type = (uint32_t)link_type;
+    memcpy(rec->data, data, cap_len);
+    commit(w);
+    st->stats.packets++;
+    st->stats.bytes += wire_len;
+    return true;
+}
+
+static void put_control(struct steer *st, struct worker_link *w, uint16_t kind,
+                        uint64_t ts_ns, bool must_wait)
+{
+    struct ring_record *rec = reserve(st, w, 0, must_wait);
+
+    if (rec == NULL) /* a full ring needs no tick: the worker has work */
+        return;
+    rec->kind = kind;
+    rec->interface = 0;
+    rec->ts_ns = ts_ns;
+    rec->wire_len = 0;
+    rec->link_type = 0;
+    ring_publish(&w->ring);
+    w->pending = 0;
+}
+
+void steer_tick(struct steer *st, uint64_t now_ns)
+{
+    if (now_ns < st->last_tick_ns + NS_PER_SEC)
+        return;
+    st->last_tick_ns = now_ns;
+    for (int i = 0; i < st->pipeline->n_workers; i++)
+        put_control(st, &st->pipeline->workers[i], RING_TICK, now_ns, st->lossless);
+}
+
+void steer_publish_all(struct steer *st)
+{
+    for (int i = 0; i < st->pipeline->n_workers; i++) {
+        struct worker_link *w = &st->pipeline->workers[i];
+        ring_publish(&w->ring);
+        w->pending = 0;
+    }
+}
+
+void steer_end(struct steer *st)
+{
+    steer_publish_all(st);
+    st->ending = true;
+    for (int i = 0; i < st->pipeline->n_workers; i++) {
+        struct worker_link *w = &st->pipeline->workers[i];
+        put_control(st, w, RING_END, st->last_tick_ns, true);
+        if (st->end_wait_slices > END_WAIT_SLICES)
+            log_warnx("worker %d does not drain its ring; its end marker is lost", i);
+    }
+}

@@ -1,0 +1,285 @@
+#define _GNU_SOURCE
+#include "supervisor.h"
+
+#include "fdmap.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+/* A child that ran this long is healthy: its next death restarts fast. */
+#define STABLE_RUN_MS 10000
+#define MAX_ARGS 32
+/* Temporary descriptors while arranging the child's layout. */
+#define FD_SCRATCH_BASE 100
+
+volatile int supervisor_child_exited;
+
+uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void find_program(char *out, size_t len, const char *name)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    if (n > 0) {
+        self[n] = '\0';
+        snprintf(out, len, "%s/%s", dirname(self), name);
+        if (access(out, X_OK) == 0)
+            return;
+    }
+    snprintf(out, len, "%s/%s", FLOWSENSE_LIBEXECDIR, name);
+    if (access(out, X_OK) != 0)
+        fatal("cannot find %s next to flowsensed nor at %s", name, out);
+}
+
+void supervisor_init(struct supervisor *s, const struct options *opts,
+                     const struct pipeline *p)
+{
+    memset(s, 0, sizeof(*s));
+    s->opts = opts;
+    s->pipeline = p;
+    find_program(s->worker_path, sizeof(s->worker_path), "flowsense-worker");
+    find_program(s->broker_path, sizeof(s->broker_path), "flowsense-broker");
+    for (int i = 0; i < p->n_workers; i++) {
+        s->workers[i].role = "worker";
+        s->workers[i].index = i;
+    }
+    s->broker.role = "broker";
+}
+
+struct fd_plan {
+    int from[FD_SCRATCH_BASE];
+    int n;
+};
+
+/* In the child: move each planned descriptor to 3, 4, ... in order and
+ * close everything else, then reset signal handling and exec. */
+static void __attribute__((noreturn)) exec_child(const char *path, char *const argv[],
+                                                 const struct fd_plan *plan)
+{
+    int scratch[FD_SCRATCH_BASE];
+    sigset_t none;
+
+    for (int i = 0; i < plan->n; i++) {
+        scratch[i] = fcntl(plan->from[i], F_DUPFD_CLOEXEC, FD_SCRATCH_BASE);
+        if (scratch[i] < 0)
+            _exit(126);
+    }
+    for (int i = 0; i < plan->n; i++)
+        if (dup2(scratch[i], 3 + i) < 0) /* dup2 clears FD_CLOEXEC */
+            _exit(126);
+    close_range((unsigned)(3 + plan->n), ~0u, 0);
+    /* A child must not outlive flowsensed: it holds the rings' other end. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+        _exit(126);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv(path, argv);
+    fprintf(stderr, "flowsensed: cannot execute %s: %s\n", path, strerror(errno));
+    _exit(127);
+}
+
+static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][96])
+{
+    const struct options *o = s->opts;
+    int n = 0, k = 0;
+
+#define ARG(...) (snprintf(store[k], 96, __VA_ARGS__), argv[n++] = store[k++])
+    argv[n++] = s->worker_path;
+    ARG("--id=%d", i);
+    ARG("--update-interval=%u", o->update_interval);
+    ARG("--max-detection-pkts=%u", o->max_detection_pkts);
+    ARG("--max-flows=%u", o->max_flows);
+    argv[n++] = "-u";
+    argv[n++] = (char *)o->user;
+    if (o->debug)
+        argv[n++] = "-d";
+    for (int j = 0; j < o->n_sources; j++) {
+        argv[n++] = "--interface";
+        argv[n++] = (char *)o->sources[j].label;
+        argv[n++] = o->sources[j].internal ? "lan" : "wan";
+    }
+#undef ARG
+    argv[n] = NULL;
+    return n;
+}
+
+static void start_child(struct supervisor *s, struct child *c)
+{
+    const struct pipeline *p = s->pipeline;
+    const struct options *o = s->opts;
+    char *argv[MAX_ARGS + FLOWSENSE_MAX_INTERFACES * 3];
+    char store[16][96];
+    struct fd_plan plan = { .n = 0 };
+    const char *path;
+
+    if (c == &s->broker) {
+        int n = 0;
+        path = s->broker_path;
+        argv[n++] = s->broker_path;
+        snprintf(store[0], 96, "--workers=%d", p->n_workers);
+        snprintf(store[1], 96, "--listeners=%d", p->n_listen);
+        snprintf(store[2], 96, "--update-interval=%u", o->update_interval);
+        argv[n++] = store[0];
+        argv[n++] = store[1];
+        argv[n++] = store[2];
+        argv[n++] = "-u";
+        argv[n++] = (char *)o->user;
+        if (o->to_stdout)
+            argv[n++] = "--stdout";
+        if (o->debug)
+            argv[n++] = "-d";
+        argv[n] = NULL;
+        plan.from[plan.n++] = p->control_peer_fd;
+        for (int i = 0; i < p->n_workers; i++)
+            plan.from[plan.n++] = p->workers[i].broker_channel_fd;
+        for (int i = 0; i < p->n_listen; i++)
+            plan.from[plan.n++] = p->listen_fds[i];
+    } else {
+        const struct worker_link *w = &p->workers[c->index];
+        path = s->worker_path;
+        worker_argv(s, c->index, argv, store);
+        plan.from[plan.n++] = w->ring_fd;
+        plan.from[plan.n++] = w->ring.data_event_fd;
+        plan.from[plan.n++] = w->ring.space_event_fd;
+        plan.from[plan.n++] = w->worker_channel_fd;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_warn("cannot fork %s %d; retrying", c->role, c->index);
+        c->restart_at_ms = monotonic_ms() + BACKOFF_MAX_MS;
+        return;
+    }
+    if (pid == 0)
+        exec_child(path, argv, &plan);
+    c->pid = pid;
+    c->started_ms = monotonic_ms();
+    c->restart_at_ms = 0;
+    log_debug("started %s %d (pid %d)", c->role, c->index, (int)pid);
+}
+
+void supervisor_start_all(struct supervisor *s)
+{
+    start_child(s, &s->broker);
+    for (int i = 0; i < s->pipeline->n_workers; i++)
+        start_child(s, &s->workers[i]);
+}
+
+static struct child *child_by_pid(struct supervisor *s, pid_t pid)
+{
+    if (s->broker.pid == pid)
+        return &s->broker;
+    for (int i = 0; i < s->pipeline->n_workers; i++)
+        if (s->workers[i].pid == pid)
+            return &s->workers[i];
+    return NULL;
+}
+
+static void child_exited(struct supervisor *s, struct child *c, int status)
+{
+    uint64_t now = monotonic_ms();
+
+    c->pid = 0;
+    if (s->shutting_down && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        c->finished = true;
+        return;
+    }
+    if (WIFSIGNALED(status))
+        log_warnx("%s %d died from signal %d (%s)", c->role, c->index, WTERMSIG(status),
+                  strsignal(WTERMSIG(status)));
+    else
+        log_warnx("%s %d exited with status %d", c->role, c->index, WEXITSTATUS(status));
+    if (now - c->started_ms >= STABLE_RUN_MS || c->backoff_ms == 0)
+        c->backoff_ms = BACKOFF_FIRST_MS;
+    else if (c->backoff_ms < BACKOFF_MAX_MS)
+        c->backoff_ms *= 2;
+    c->restart_at_ms = now + c->backoff_ms;
+    if (c == &s->broker)
+        s->broker_restarts++;
+    else
+        s->worker_restarts++;
+    log_warnx("restarting %s %d in %u ms", c->role, c->index, c->backoff_ms);
+}
+
+void supervisor_poll(struct supervisor *s)
+{
+    int status;
+    pid_t pid;
+
+    if (supervisor_child_exited) {
+        supervisor_child_exited = 0;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            struct child *c = child_by_pid(s, pid);
+            if (c)
+                child_exited(s, c, status);
+        }
+    }
+    uint64_t now = 0;
+    struct child *all[FLOWSENSE_MAX_WORKERS + 1];
+    int n = 0;
+    all[n++] = &s->broker;
+    for (int i = 0; i < s->pipeline->n_workers; i++)
+        all[n++] = &s->workers[i];
+    for (int i = 0; i < n; i++) {
+        struct child *c = all[i];
+        if (c->restart_at_ms == 0)
+            continue;
+        if (now == 0)
+            now = monotonic_ms();
+        if (now >= c->restart_at_ms) {
+            start_child(s, c);
+            if (c->pid > 0)
+                log_info("restarted %s %d (pid %d)", c->role, c->index, (int)c->pid);
+        }
+    }
+}
+
+void supervisor_begin_shutdown(struct supervisor *s)
+{
+    s->shutting_down = true;
+}
+
+bool supervisor_workers_finished(const struct supervisor *s)
+{
+    for (int i = 0; i < s->pipeline->n_workers; i++)
+        if (!s->workers[i].finished)
+            return false;
+    return true;
+}
+
+bool supervisor_broker_finished(const struct supervisor *s)
+{
+    return s->broker.finished;
+}
+
+void supervisor_signal_all(struct supervisor *s, int sig)
+{
+    if (s->broker.pid > 0)
+        kill(s->broker.pid, sig);
+    for (int i = 0; i < s->pipeline->n_workers; i++)
+        if (s->workers[i].pid > 0)
+            kill(s->workers[i].pid, sig);
+}

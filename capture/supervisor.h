@@ -1,0 +1,53 @@
+/* Starts the workers and the broker with the descriptor layout of
+ * fdmap.h, and restarts any that dies, with back-off. */
+#ifndef FLOWSENSE_CAPTURE_SUPERVISOR_H
+#define FLOWSENSE_CAPTURE_SUPERVISOR_H
+
+#include "options.h"
+#include "pipeline.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct child {
+    const char *role;       /* "worker" or "broker" */
+    int index;
+    pid_t pid;              /* 0 while not running */
+    uint64_t started_ms;
+    uint64_t restart_at_ms; /* when to start again, 0 if not scheduled */
+    unsigned backoff_ms;
+    bool finished;          /* exited 0 after shutdown began */
+};
+
+struct supervisor {
+    const struct options *opts;
+    const struct pipeline *pipeline;
+    char worker_path[4096];
+    char broker_path[4096];
+    struct child workers[FLOWSENSE_MAX_WORKERS];
+    struct child broker;
+    bool shutting_down;
+    uint64_t worker_restarts;
+    uint64_t broker_restarts;
+};
+
+/* Finds the child executables next to flowsensed, else in LIBEXECDIR. */
+void supervisor_init(struct supervisor *s, const struct options *opts,
+                     const struct pipeline *p);
+void supervisor_start_all(struct supervisor *s);
+/* Reaps dead children and starts those whose back-off has passed.
+ * Cheap when nothing happened: call it from every loop. */
+void supervisor_poll(struct supervisor *s);
+/* From now on a child that exits 0 is done, not restarted. */
+void supervisor_begin_shutdown(struct supervisor *s);
+bool supervisor_workers_finished(const struct supervisor *s);
+bool supervisor_broker_finished(const struct supervisor *s);
+/* Sends sig to every running child. */
+void supervisor_signal_all(struct supervisor *s, int sig);
+/* Set from the SIGCHLD handler. */
+extern volatile int supervisor_child_exited;
+
+uint64_t monotonic_ms(void);
+
+#endif

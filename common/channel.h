@@ -1,0 +1,58 @@
+/* Event channels: SOCK_SEQPACKET sockets that carry batches of msgpack
+ * maps.  One message holds one or more whole maps and never exceeds
+ * CHANNEL_MAX_MESSAGE bytes; each map is one event whose keys are the
+ * field names of the JSON record it becomes (see DESIGN.md §4).
+ *
+ * Message types on the worker → broker channels:
+ *   flow, flow_status, flow_purge   records for clients, already shaped
+ *                                   like their JSON (type, interface,
+ *                                   internal, established, flow{...})
+ *   worker_stats                    counters of one worker
+ * On the control channel flowsensed ↔ broker:
+ *   capture_stats, capture_done     flowsensed → broker
+ *   client_connected                broker → flowsensed
+ */
+#ifndef FLOWSENSE_CHANNEL_H
+#define FLOWSENSE_CHANNEL_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CHANNEL_MAX_MESSAGE (64 * 1024)
+/* An event larger than this cannot be sent and is dropped and counted. */
+#define CHANNEL_MAX_EVENT (CHANNEL_MAX_MESSAGE - 1024)
+
+struct channel_writer {
+    int fd;
+    msgpack_sbuffer batch;   /* whole events waiting to be sent */
+    msgpack_sbuffer event;   /* the event being built */
+    msgpack_packer packer;   /* writes into event */
+    uint32_t batch_events;
+    uint64_t events_sent;
+    uint64_t events_dropped; /* too large, or the peer was gone */
+    uint64_t messages_sent;
+};
+
+void channel_writer_init(struct channel_writer *w, int fd);
+void channel_writer_destroy(struct channel_writer *w);
+/* Starts a new event; pack exactly one map with the returned packer. */
+msgpack_packer *channel_event_begin(struct channel_writer *w);
+/* Moves the finished event into the batch, sending the batch first when
+ * the event would not fit. */
+void channel_event_end(struct channel_writer *w);
+/* Sends the batch as one message.  Blocks while the peer's queue is
+ * full (replay must be lossless).  Returns 0, or -1 when the peer is
+ * gone (the batch is dropped and counted). */
+int channel_flush(struct channel_writer *w);
+
+/* Typed helpers so encoders read like the record they build. */
+void pk_str(msgpack_packer *pk, const char *s);
+void pk_key(msgpack_packer *pk, const char *key);
+void pk_kv_str(msgpack_packer *pk, const char *key, const char *value);
+void pk_kv_u64(msgpack_packer *pk, const char *key, uint64_t value);
+void pk_kv_i64(msgpack_packer *pk, const char *key, int64_t value);
+void pk_kv_bool(msgpack_packer *pk, const char *key, bool value);
+void pk_kv_double(msgpack_packer *pk, const char *key, double value);
+
+#endif

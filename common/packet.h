@@ -1,0 +1,50 @@
+/* Just enough packet decoding to find the flow a packet belongs to:
+ * link layer, VLAN, MPLS, PPPoE, IPv4/IPv6 (with extension headers) and
+ * the TCP/UDP ports.  Used by flowsensed to steer and by the workers to
+ * key flows.  Nothing here trusts a length it has not checked. */
+#ifndef FLOWSENSE_PACKET_H
+#define FLOWSENSE_PACKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum decode_status {
+    DECODE_OK = 0,
+    DECODE_UNSUPPORTED_LINK, /* link type we do not decode */
+    DECODE_NOT_IP,           /* ARP, LLDP, ...: counted, not an error */
+    DECODE_TRUNCATED,        /* captured bytes end inside a header */
+    DECODE_BAD_IP,           /* bad version, header length or total length */
+    DECODE_BAD_L4,           /* bad TCP data offset */
+    DECODE_STATUS_COUNT
+};
+
+const char *decode_status_name(enum decode_status s);
+
+struct packet_view {
+    const uint8_t *l3;     /* IP header */
+    uint32_t l3_len;       /* captured bytes from l3, capped at the IP total length */
+    const uint8_t *src_mac, *dst_mac; /* NULL when the link has none */
+    uint16_t vlan_id;      /* outermost 802.1Q id, 0 when untagged */
+    uint8_t ip_version;    /* 4 or 6 */
+    uint8_t ip_proto;      /* upper-layer protocol after extension headers */
+    uint8_t src_ip[16], dst_ip[16]; /* IPv4 in the first 4 bytes, rest zero */
+    uint16_t src_port, dst_port;    /* host order; 0 when the protocol has none */
+    uint8_t tcp_flags;
+    bool fragment;         /* part of a fragmented datagram */
+    bool later_fragment;   /* not the first fragment: no L4 header */
+};
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t link_type,
+                                 struct packet_view *pv);
+
+/* Symmetric: equal for both directions of a flow.  Ports are left out so
+ * every fragment of a datagram (only the first has ports) reaches the
+ * worker that owns its flow. */
+uint32_t packet_steer_hash(const struct packet_view *pv);
+
+#endif

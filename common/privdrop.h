@@ -1,0 +1,22 @@
+/* Privilege handling shared by all processes.  Every step is fatal on
+ * failure: a process that cannot shed its privilege must not go on. */
+#ifndef FLOWSENSE_PRIVDROP_H
+#define FLOWSENSE_PRIVDROP_H
+
+#include <sys/types.h>
+
+/* Resolves a user name; fatal with a clear message if it does not exist. */
+void priv_lookup_user(const char *name, uid_t *uid, gid_t *gid);
+
+/* When running as root: become uid/gid, drop supplementary groups, clear
+ * every capability and the bounding set.  Otherwise: clear whatever
+ * capabilities the process holds.  Clears the ambient set either way, so
+ * nothing survives a later execve(). */
+void priv_drop(uid_t uid, gid_t gid);
+
+/* The child half of the sandbox entry (issue: seccomp comes next):
+ * priv_drop(), no core files (they would hold packet data), a bound on
+ * open files, PR_SET_NO_NEW_PRIVS; then checks that no capability is left. */
+void sandbox_enter_child(const char *user);
+
+#endif

@@ -1,0 +1,196 @@
+#include "detect.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <ndpi_api.h>
+#include <stdio.h>
+#include <string.h>
+
+int detector_init(struct detector *d, unsigned max_detection_pkts)
+{
+    NDPI_PROTOCOL_BITMASK all;
+
+    memset(d, 0, sizeof(*d));
+    d->max_detection_pkts = max_detection_pkts;
+    d->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+    if (d->ndpi == NULL)
+        return -1;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(d->ndpi, &all);
+    ndpi_finalize_initialization(d->ndpi);
+    return 0;
+}
+
+void detector_destroy(struct detector *d)
+{
+    if (d->ndpi)
+        ndpi_exit_detection_module(d->ndpi);
+    d->ndpi = NULL;
+}
+
+bool detector_flow_start(struct detector *d, struct flow *f)
+{
+    f->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+    if (f->ndpi == NULL)
+        return false;
+    memset(f->ndpi, 0, SIZEOF_FLOW_STRUCT);
+    d->ndpi_flows_live++;
+    return true;
+}
+
+/* Mirrors ndpi_protocol2name(): "master.app" when both are known and
+ * differ, otherwise the one that is known. */
+static void set_result(struct flow *f, ndpi_protocol p)
+{
+    if (p.master_protocol != NDPI_PROTOCOL_UNKNOWN && p.master_protocol != p.app_protocol) {
+        f->detected_protocol = p.master_protocol;
+        f->detected_application = p.app_protocol;
+    } else {
+        f->detected_protocol = p.app_protocol;
+        f->detected_application = NDPI_PROTOCOL_UNKNOWN;
+    }
+    f->category = (uint16_t)p.category;
+}
+
+static bool is_known(ndpi_protocol p)
+{
+    return p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
+}
+
+void detector_give_up(struct detector *d, struct flow *f)
+{
+    uint8_t was_guessed = 0;
+
+    if (f->ndpi == NULL)
+        return;
+    ndpi_protocol p = ndpi_detection_giveup(d->ndpi, f->ndpi, 1, &was_guessed);
+    if (is_known(p) || f->detected_protocol == NDPI_PROTOCOL_UNKNOWN)
+        set_result(f, p);
+    f->guessed = true;
+}
+
+bool detector_process(struct detector *d, struct flow *f, const struct packet_view *pv,
+                      uint64_t ts_ms)
+{
+    uint32_t len = pv->l3_len > 0xffff ? 0xffff : pv->l3_len;
+    ndpi_protocol p = ndpi_detection_process_packet(d->ndpi, f->ndpi, pv->l3,
+                                                    (unsigned short)len, ts_ms);
+    bool known = is_known(p);
+
+    f->detection_packets++;
+    if (known)
+        set_result(f, p);
+    if (f->detected_protocol != NDPI_PROTOCOL_UNKNOWN &&
+        !ndpi_extra_dissection_possible(d->ndpi, f->ndpi))
+        return true;
+    if (f->detection_packets >= d->max_detection_pkts) {
+        if (f->detected_protocol == NDPI_PROTOCOL_UNKNOWN)
+            detector_give_up(d, f);
+        return true;
+    }
+    return false;
+}
+
+static bool proto_is(const struct flow *f, uint16_t id)
+{
+    return f->detected_protocol == id || f->detected_application == id;
+}
+
+static bool uses_tls_state(const struct flow *f)
+{
+    return proto_is(f, NDPI_PROTOCOL_TLS) || proto_is(f, NDPI_PROTOCOL_QUIC) ||
+           proto_is(f, NDPI_PROTOCOL_DTLS) || proto_is(f, NDPI_PROTOCOL_MAIL_SMTPS) ||
+           proto_is(f, NDPI_PROTOCOL_MAIL_IMAPS) || proto_is(f, NDPI_PROTOCOL_MAIL_POPS);
+}
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+/* Copies the CN attribute of a distinguished name such as
+ * "C=US, O=Example, CN=www.example.com". */
+static void common_name(char *out, size_t len, const char *dn)
+{
+    const char *cn = NULL;
+
+    out[0] = '\0';
+    for (const char *p = dn; p && *p; p++)
+        if ((p == dn || p[-1] == ' ' || p[-1] == ',') && strncmp(p, "CN=", 3) == 0)
+            cn = p + 3;
+    if (cn == NULL)
+        return;
+    size_t n = strcspn(cn, ",");
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, cn, n);
+    out[n] = '\0';
+}
+
+static void tls_metadata(const struct flow *f, struct flow_metadata *m)
+{
+    const struct ndpi_flow_struct *nf = f->ndpi;
+
+    m->has_tls = true;
+    if (nf->protos.tls_quic.ssl_version)
+        snprintf(m->tls_version, sizeof(m->tls_version), "0x%04x",
+                 nf->protos.tls_quic.ssl_version);
+    if (nf->protos.tls_quic.server_cipher)
+        snprintf(m->tls_cipher, sizeof(m->tls_cipher), "0x%04x",
+                 nf->protos.tls_quic.server_cipher);
+    m->client_sni = nonempty(nf->host_server_name);
+    m->client_ja3 = nonempty(nf->protos.tls_quic.ja3_client);
+    m->server_ja3 = nonempty(nf->protos.tls_quic.ja3_server);
+    m->issuer_dn = nonempty(nf->protos.tls_quic.issuerDN);
+    m->subject_dn = nonempty(nf->protos.tls_quic.subjectDN);
+    m->alpn = nonempty(nf->protos.tls_quic.alpn);
+    common_name(m->server_cn, sizeof(m->server_cn), m->subject_dn);
+}
+
+void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m)
+{
+    const struct ndpi_flow_struct *nf = f->ndpi;
+
+    memset(m, 0, sizeof(*m));
+    m->protocol_name = ndpi_get_proto_name(d->ndpi, f->detected_protocol);
+    m->category = f->category;
+    if (f->detected_application == NDPI_PROTOCOL_UNKNOWN) {
+        snprintf(m->application_name, sizeof(m->application_name), "Unknown");
+    } else {
+        int n = snprintf(m->application_name, sizeof(m->application_name), "%u.%s",
+                         f->detected_application,
+                         ndpi_get_proto_name(d->ndpi, f->detected_application));
+        for (int i = 0; i < n && i < (int)sizeof(m->application_name); i++)
+            m->application_name[i] = (char)tolower((unsigned char)m->application_name[i]);
+    }
+    if (nf == NULL)
+        return;
+    m->host_server_name = nonempty(nf->host_server_name);
+    if (uses_tls_state(f))
+        tls_metadata(f, m);
+    if (proto_is(f, NDPI_PROTOCOL_HTTP) || nf->http.url || nf->http.user_agent) {
+        m->has_http = true;
+        m->http_url = nonempty(nf->http.url);
+        m->http_user_agent = nonempty(nf->http.user_agent);
+    }
+    if (proto_is(f, NDPI_PROTOCOL_DNS))
+        m->dns_query = m->host_server_name;
+    if (proto_is(f, NDPI_PROTOCOL_SSH)) {
+        m->ssh_client = nonempty(nf->protos.ssh.client_signature);
+        m->ssh_server = nonempty(nf->protos.ssh.server_signature);
+    }
+    if (proto_is(f, NDPI_PROTOCOL_DHCP)) {
+        m->dhcp_fingerprint = nonempty(nf->protos.dhcp.fingerprint);
+        m->dhcp_class_ident = nonempty(nf->protos.dhcp.class_ident);
+    }
+}
+
+void detector_flow_release(struct detector *d, struct flow *f)
+{
+    if (f->ndpi == NULL)
+        return;
+    ndpi_free_flow(f->ndpi);
+    f->ndpi = NULL;
+    d->ndpi_flows_live--;
+}

@@ -1,0 +1,55 @@
+/* Everything the worker knows about nDPI: module set-up, feeding a
+ * flow's packets until detection ends, and reading the metadata nDPI
+ * extracted.  Nothing outside this file touches nDPI's structures. */
+#ifndef FLOWSENSE_WORKER_DETECT_H
+#define FLOWSENSE_WORKER_DETECT_H
+
+#include "flow.h"
+#include "packet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ndpi_detection_module_struct;
+
+struct detector {
+    struct ndpi_detection_module_struct *ndpi;
+    unsigned max_detection_pkts;
+    uint64_t ndpi_flows_live;   /* nDPI flow states allocated now */
+};
+
+/* What the `flow` record reports; strings point into nDPI's flow state
+ * or the small buffers here, valid until detector_flow_release(). */
+struct flow_metadata {
+    const char *protocol_name;          /* name of detected_protocol */
+    char application_name[80];          /* "<id>.<tag>" or "Unknown" */
+    uint16_t category;
+    const char *host_server_name;       /* NULL when none */
+    bool has_tls;
+    char tls_version[8], tls_cipher[8]; /* "0x0303" */
+    const char *client_sni, *client_ja3, *server_ja3, *issuer_dn, *subject_dn;
+    char server_cn[128];
+    const char *alpn;
+    bool has_http;
+    const char *http_url, *http_user_agent;
+    const char *dns_query;
+    const char *ssh_client, *ssh_server;
+    const char *dhcp_fingerprint, *dhcp_class_ident;
+};
+
+int detector_init(struct detector *d, unsigned max_detection_pkts);
+void detector_destroy(struct detector *d);
+/* Attaches a fresh nDPI flow state; false when memory is short. */
+bool detector_flow_start(struct detector *d, struct flow *f);
+/* Feeds one packet.  Returns true when detection has ended: nDPI is sure
+ * and has nothing more to extract, or the packet limit was reached (then
+ * nDPI's guess is taken).  f->detected_* and f->guessed are set. */
+bool detector_process(struct detector *d, struct flow *f, const struct packet_view *pv,
+                      uint64_t ts_ms);
+/* Ends detection now (the flow ends while nDPI is still unsure). */
+void detector_give_up(struct detector *d, struct flow *f);
+void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m);
+/* Frees nDPI's flow state: the flow keeps only its compact record. */
+void detector_flow_release(struct detector *d, struct flow *f);
+
+#endif

@@ -1,0 +1,245 @@
+#include "flow_events.h"
+
+#include "flow_table.h"
+#include "locality.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static void pk_kv_ip(msgpack_packer *pk, const char *key, const uint8_t *ip, int version)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    if (inet_ntop(version == 6 ? AF_INET6 : AF_INET, ip, buf, sizeof(buf)) == NULL)
+        snprintf(buf, sizeof(buf), "?");
+    pk_kv_str(pk, key, buf);
+}
+
+static void pk_kv_mac(msgpack_packer *pk, const char *key, const uint8_t *m)
+{
+    char buf[18];
+
+    snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+             m[5]);
+    pk_kv_str(pk, key, buf);
+}
+
+static void pk_kv_digest(msgpack_packer *pk, const uint8_t digest[20])
+{
+    char hex[41];
+
+    for (int i = 0; i < 20; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    pk_kv_str(pk, "digest", hex);
+}
+
+/* Packs "key": value for each non-NULL value; returns how many. */
+static int count_set(const char *const *values, int n)
+{
+    int k = 0;
+
+    for (int i = 0; i < n; i++)
+        k += values[i] != NULL && values[i][0] != '\0';
+    return k;
+}
+
+static void pk_optional_map(msgpack_packer *pk, const char *key, const char *const *names,
+                            const char *const *values, int n)
+{
+    pk_key(pk, key);
+    msgpack_pack_map(pk, (size_t)count_set(values, n));
+    for (int i = 0; i < n; i++)
+        if (values[i] && values[i][0])
+            pk_kv_str(pk, names[i], values[i]);
+}
+
+static void pk_alpn(msgpack_packer *pk, const char *alpn)
+{
+    char copy[256];
+    const char *items[16];
+    int n = 0;
+
+    snprintf(copy, sizeof(copy), "%s", alpn);
+    for (char *save, *t = strtok_r(copy, ",", &save); t && n < 16; t = strtok_r(NULL, ",", &save))
+        items[n++] = t;
+    pk_key(pk, "alpn");
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++)
+        pk_str(pk, items[i]);
+}
+
+static void pk_ssl(msgpack_packer *pk, const struct flow_metadata *m)
+{
+    static const char *const names[] = { "version", "cipher_suite", "client_sni", "server_cn",
+                                         "issuer_dn", "subject_dn", "client_ja3", "server_ja3" };
+    const char *values[] = { m->tls_version, m->tls_cipher, m->client_sni, m->server_cn,
+                             m->issuer_dn, m->subject_dn, m->client_ja3, m->server_ja3 };
+    int n = count_set(values, 8);
+
+    pk_key(pk, "ssl");
+    msgpack_pack_map(pk, (size_t)(n + (m->alpn != NULL)));
+    for (int i = 0; i < 8; i++)
+        if (values[i] && values[i][0])
+            pk_kv_str(pk, names[i], values[i]);
+    if (m->alpn)
+        pk_alpn(pk, m->alpn);
+}
+
+static void pk_envelope(msgpack_packer *pk, const struct worker_options *o, const struct flow *f)
+{
+    const struct worker_interface *itf = &o->interfaces[f->key.interface];
+
+    pk_kv_str(pk, "interface", itf->name);
+    pk_kv_bool(pk, "internal", itf->internal);
+}
+
+/* The counters shared by flow, flow_status and flow_purge: 8 fields. */
+static void pk_counters(msgpack_packer *pk, const struct flow *f, const struct flow_sides *s)
+{
+    int l = s->local, r = !s->local;
+
+    pk_kv_u64(pk, "local_bytes", f->bytes[l]);
+    pk_kv_u64(pk, "other_bytes", f->bytes[r]);
+    pk_kv_u64(pk, "local_packets", f->packets[l]);
+    pk_kv_u64(pk, "other_packets", f->packets[r]);
+    pk_kv_u64(pk, "total_bytes", f->bytes[0] + f->bytes[1]);
+    pk_kv_u64(pk, "total_packets", f->packets[0] + f->packets[1]);
+    pk_kv_u64(pk, "detection_packets", f->detection_packets);
+    pk_kv_u64(pk, "last_seen_at", f->last_seen_ms);
+}
+
+#define FLOW_BASE_FIELDS 28
+
+void event_flow(struct channel_writer *w, const struct worker_options *o,
+                const struct flow *f, const struct flow_metadata *m)
+{
+    static const char *const http_names[] = { "host", "user_agent", "url" };
+    static const char *const ssh_names[] = { "client", "server" };
+    static const char *const dhcp_names[] = { "fingerprint", "class_ident" };
+    const char *http_values[] = { m->has_http ? m->host_server_name : NULL, m->http_user_agent,
+                                  m->http_url };
+    const char *ssh_values[] = { m->ssh_client, m->ssh_server };
+    const char *dhcp_values[] = { m->dhcp_fingerprint, m->dhcp_class_ident };
+    bool has_ssh = count_set(ssh_values, 2) > 0, has_dhcp = count_set(dhcp_values, 2) > 0;
+    struct flow_sides s;
+    int v = f->key.ip_version;
+
+    flow_sides(f, &s);
+    const uint8_t *ip[2] = { f->key.lower_ip, f->key.upper_ip };
+    uint16_t port[2] = { f->key.lower_port, f->key.upper_port };
+    int l = s.local, r = !s.local;
+
+    msgpack_packer *pk = channel_event_begin(w);
+    msgpack_pack_map(pk, 5);
+    pk_kv_str(pk, "type", "flow");
+    pk_envelope(pk, o, f);
+    pk_kv_bool(pk, "established", false);
+    pk_key(pk, "flow");
+    msgpack_pack_map(pk, FLOW_BASE_FIELDS + (m->host_server_name != NULL) + m->has_tls +
+                             m->has_http + (m->dns_query != NULL) + has_ssh + has_dhcp);
+    pk_kv_digest(pk, f->digest);
+    pk_kv_u64(pk, "ip_version", (uint64_t)v);
+    pk_kv_u64(pk, "ip_protocol", f->key.ip_protocol);
+    pk_kv_u64(pk, "vlan_id", f->key.vlan_id);
+    pk_kv_str(pk, "other_type", s.other_type);
+    pk_kv_bool(pk, "local_origin", s.local_origin);
+    pk_kv_mac(pk, "local_mac", f->mac[l]);
+    pk_kv_mac(pk, "other_mac", f->mac[r]);
+    pk_kv_ip(pk, "local_ip", ip[l], v);
+    pk_kv_ip(pk, "other_ip", ip[r], v);
+    pk_kv_u64(pk, "local_port", port[l]);
+    pk_kv_u64(pk, "other_port", port[r]);
+    pk_kv_u64(pk, "detected_protocol", f->detected_protocol);
+    pk_kv_str(pk, "detected_protocol_name", m->protocol_name ? m->protocol_name : "Unknown");
+    pk_kv_u64(pk, "detected_application", f->detected_application);
+    pk_kv_str(pk, "detected_application_name", m->application_name);
+    pk_kv_bool(pk, "detection_guessed", f->guessed);
+    pk_kv_u64(pk, "category", m->category);
+    pk_kv_u64(pk, "first_seen_at", f->first_seen_ms);
+    pk_kv_u64(pk, "first_update_at", f->detected_at_ms);
+    pk_counters(pk, f, &s);
+    if (m->host_server_name)
+        pk_kv_str(pk, "host_server_name", m->host_server_name);
+    if (m->has_tls)
+        pk_ssl(pk, m);
+    if (m->has_http)
+        pk_optional_map(pk, "http", http_names, http_values, 3);
+    if (m->dns_query) {
+        pk_key(pk, "dns");
+        msgpack_pack_map(pk, 1);
+        pk_kv_str(pk, "query", m->dns_query);
+    }
+    if (has_ssh)
+        pk_optional_map(pk, "ssh", ssh_names, ssh_values, 2);
+    if (has_dhcp)
+        pk_optional_map(pk, "dhcp", dhcp_names, dhcp_values, 2);
+    channel_event_end(w);
+}
+
+static void flow_counters_event(struct channel_writer *w, const struct worker_options *o,
+                                const struct flow *f, const char *type, const char *reason)
+{
+    struct flow_sides s;
+
+    flow_sides(f, &s);
+    msgpack_packer *pk = channel_event_begin(w);
+    msgpack_pack_map(pk, reason ? 5 : 4);
+    pk_kv_str(pk, "type", type);
+    if (reason)
+        pk_kv_str(pk, "reason", reason);
+    pk_envelope(pk, o, f);
+    pk_key(pk, "flow");
+    msgpack_pack_map(pk, 9);
+    pk_kv_digest(pk, f->digest);
+    pk_counters(pk, f, &s);
+    channel_event_end(w);
+}
+
+void event_flow_status(struct channel_writer *w, const struct worker_options *o,
+                       const struct flow *f)
+{
+    flow_counters_event(w, o, f, "flow_status", NULL);
+}
+
+void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
+                      const struct flow *f, const char *reason)
+{
+    flow_counters_event(w, o, f, "flow_purge", reason);
+}
+
+static double seconds(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
+                        const struct flow_table *t, const struct worker_counters *c,
+                        uint64_t ring_corrupt)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    msgpack_packer *pk = channel_event_begin(w);
+    msgpack_pack_map(pk, 15);
+    pk_kv_str(pk, "type", "worker_stats");
+    pk_kv_u64(pk, "worker", (uint64_t)o->id);
+    pk_kv_u64(pk, "flows", t->count);
+    pk_kv_u64(pk, "flows_total", t->flows_created);
+    pk_kv_u64(pk, "flows_refused", t->flows_refused);
+    pk_kv_u64(pk, "flows_purged", c->flows_purged);
+    pk_kv_u64(pk, "packets", c->packets);
+    pk_kv_u64(pk, "bytes", c->bytes);
+    pk_kv_u64(pk, "fragments_skipped", c->fragments_skipped);
+    pk_key(pk, "decode_errors");
+    msgpack_pack_map(pk, DECODE_STATUS_COUNT - 1);
+    for (int i = 1; i < DECODE_STATUS_COUNT; i++)
+        pk_kv_u64(pk, decode_status_name((enum decode_status)i), c->decode_errors[i]);
+    pk_kv_u64(pk, "ring_corrupt", ring_corrupt);
+    pk_kv_u64(pk, "events_dropped", w->events_dropped);
+    pk_kv_double(pk, "cpu_user", seconds(ru.ru_utime));
+    pk_kv_double(pk, "cpu_system", seconds(ru.ru_stime));
+    pk_kv_u64(pk, "maxrss_kb", (uint64_t)ru.ru_maxrss);
+    channel_event_end(w);
+}

@@ -1,0 +1,29 @@
+/* Encodes the worker's events as msgpack maps shaped like the JSON
+ * records they become (see channel.h). */
+#ifndef FLOWSENSE_WORKER_FLOW_EVENTS_H
+#define FLOWSENSE_WORKER_FLOW_EVENTS_H
+
+#include "channel.h"
+#include "detect.h"
+#include "flow.h"
+#include "options.h"
+
+struct worker_counters {
+    uint64_t packets, bytes;
+    uint64_t decode_errors[DECODE_STATUS_COUNT];
+    uint64_t fragments_skipped;  /* later IP fragments: no reassembly yet */
+    uint64_t flows_purged;
+};
+
+void event_flow(struct channel_writer *w, const struct worker_options *o,
+                const struct flow *f, const struct flow_metadata *m);
+void event_flow_status(struct channel_writer *w, const struct worker_options *o,
+                       const struct flow *f);
+void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
+                      const struct flow *f, const char *reason);
+struct flow_table;
+void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
+                        const struct flow_table *t, const struct worker_counters *c,
+                        uint64_t ring_corrupt);
+
+#endif

@@ -1,0 +1,29 @@
+/* flowsense-worker's command line, written by flowsensed. */
+#ifndef FLOWSENSE_WORKER_OPTIONS_H
+#define FLOWSENSE_WORKER_OPTIONS_H
+
+#include "fdmap.h"
+
+#include <stdbool.h>
+
+struct worker_interface {
+    const char *name;
+    bool internal;
+};
+
+struct worker_options {
+    int id;
+    const char *user;
+    bool debug;
+    unsigned update_interval;    /* seconds of packet time */
+    unsigned max_detection_pkts;
+    unsigned max_flows;
+    unsigned ttl_idle_flow;      /* seconds */
+    unsigned ttl_idle_tcp_flow;  /* seconds */
+    struct worker_interface interfaces[FLOWSENSE_MAX_INTERFACES];
+    int n_interfaces;
+};
+
+void worker_options_parse(struct worker_options *o, int argc, char **argv);
+
+#endif

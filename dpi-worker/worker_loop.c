@@ -1,0 +1,201 @@
+#include "worker_loop.h"
+
+#include "locality.h"
+#include "log.h"
+
+#include <string.h>
+
+#define SWEEP_INTERVAL_MS 1000
+/* A closed TCP flow stays this long so its last ACKs do not start a new one. */
+#define CLOSE_LINGER_MS 5000
+#define RELEASE_BATCH 64
+#define IDLE_WAIT_MS 1000
+
+volatile int worker_stop_requested;
+
+static void finish_detection(struct worker *w, struct flow *f)
+{
+    struct flow_metadata m;
+
+    detector_metadata(&w->detector, f, &m);
+    f->detected_at_ms = w->now_ms;
+    event_flow(&w->events, w->opts, f, &m);
+    detector_flow_release(&w->detector, f);
+    f->state = FLOW_DETECTED;
+}
+
+static void purge(struct worker *w, struct flow *f, const char *reason)
+{
+    if (f->state == FLOW_DETECTING) {
+        detector_give_up(&w->detector, f);
+        finish_detection(w, f);
+    }
+    event_flow_purge(&w->events, w->opts, f, reason);
+    w->counters.flows_purged++;
+    flow_table_remove(&w->flows, f);
+}
+
+static void expire_list(struct worker *w, enum flow_list list, uint64_t ttl_ms,
+                        const char *reason)
+{
+    struct flow *f;
+
+    while ((f = flow_table_oldest(&w->flows, list)) != NULL && f->last_seen_ms + ttl_ms <= w->now_ms)
+        purge(w, f, reason);
+}
+
+static void send_status(struct worker *w)
+{
+    /* Lists are in last-seen order: walk back from the newest until the
+     * flows were last seen before this interval began. */
+    for (int list = LIST_OTHER; list <= LIST_CLOSED; list++)
+        for (struct flow *f = flow_table_newest(&w->flows, (enum flow_list)list);
+             f && f->last_seen_ms >= w->status_since_ms; f = f->idle_prev)
+            if (f->state == FLOW_DETECTED &&
+                f->packets[0] + f->packets[1] != f->status_packets) {
+                f->status_packets = f->packets[0] + f->packets[1];
+                event_flow_status(&w->events, w->opts, f);
+            }
+    event_worker_stats(&w->events, w->opts, &w->flows, &w->counters,
+                       atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
+    w->status_since_ms = w->now_ms;
+}
+
+/* Runs the timers that packet time has reached. */
+static void advance_clock(struct worker *w, uint64_t ts_ms)
+{
+    if (ts_ms <= w->now_ms)
+        return;
+    if (w->now_ms == 0) {
+        w->next_sweep_ms = ts_ms + SWEEP_INTERVAL_MS;
+        w->next_status_ms = ts_ms + (uint64_t)w->opts->update_interval * 1000;
+        w->status_since_ms = ts_ms;
+    }
+    w->now_ms = ts_ms;
+    if (w->now_ms >= w->next_sweep_ms) {
+        w->next_sweep_ms = w->now_ms + SWEEP_INTERVAL_MS;
+        expire_list(w, LIST_OTHER, (uint64_t)w->opts->ttl_idle_flow * 1000, "expired");
+        expire_list(w, LIST_TCP, (uint64_t)w->opts->ttl_idle_tcp_flow * 1000, "expired");
+        expire_list(w, LIST_CLOSED, CLOSE_LINGER_MS, "closed");
+    }
+    if (w->now_ms >= w->next_status_ms) {
+        w->next_status_ms = w->now_ms + (uint64_t)w->opts->update_interval * 1000;
+        send_status(w);
+    }
+}
+
+static struct flow *flow_start(struct worker *w, const struct flow_key *key, uint32_t hash,
+                               const struct packet_view *pv, int dir)
+{
+    struct flow *f = flow_table_add(&w->flows, key, hash);
+
+    if (f == NULL)
+        return NULL;
+    flow_digest(f->digest, key, w->opts->interfaces[key->interface].name);
+    f->first_seen_ms = f->last_seen_ms = w->now_ms;
+    /* A SYN-ACK seen first was sent by the responder. */
+    bool syn_ack = (pv->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
+    f->origin = (uint8_t)(syn_ack ? !dir : dir);
+    f->state = FLOW_DETECTING;
+    if (!detector_flow_start(&w->detector, f)) {
+        log_warnx("out of memory for nDPI flow state; flow refused");
+        flow_table_remove(&w->flows, f);
+        w->flows.flows_refused++;
+        return NULL;
+    }
+    return f;
+}
+
+static void track_tcp_close(struct worker *w, struct flow *f, const struct packet_view *pv,
+                            int dir)
+{
+    if (f->key.ip_protocol != 6 || f->closed_at_ms)
+        return;
+    if (pv->tcp_flags & TCP_FIN)
+        f->fin_seen |= (uint8_t)(1u << dir);
+    if (pv->tcp_flags & TCP_RST)
+        f->rst_seen = true;
+    if (f->fin_seen == 3 || f->rst_seen)
+        flow_table_mark_closed(&w->flows, f, w->now_ms);
+}
+
+static void handle_packet(struct worker *w, const struct ring_record *rec)
+{
+    struct packet_view pv;
+    struct flow_key key;
+    int dir;
+
+    w->counters.packets++;
+    w->counters.bytes += rec->wire_len;
+    if (rec->interface >= w->opts->n_interfaces) {
+        w->counters.decode_errors[DECODE_UNSUPPORTED_LINK]++;
+        return;
+    }
+    enum decode_status st = packet_decode(rec->data, rec->cap_len, rec->link_type, &pv);
+    if (st != DECODE_OK) {
+        w->counters.decode_errors[st]++;
+        return;
+    }
+    if (pv.later_fragment) {
+        w->counters.fragments_skipped++;
+        return;
+    }
+    flow_key_from_packet(&key, &pv, rec->interface, &dir);
+    uint32_t hash = flow_key_hash(&key);
+    struct flow *f = flow_table_find(&w->flows, &key, hash);
+    if (f == NULL && (f = flow_start(w, &key, hash, &pv, dir)) == NULL)
+        return;
+    f->last_seen_ms = w->now_ms;
+    f->bytes[dir] += rec->wire_len;
+    f->packets[dir]++;
+    if (pv.src_mac)
+        memcpy(f->mac[dir], pv.src_mac, 6);
+    flow_table_touch(&w->flows, f);
+    track_tcp_close(w, f, &pv, dir);
+    if (f->state == FLOW_DETECTING && detector_process(&w->detector, f, &pv, w->now_ms))
+        finish_detection(w, f);
+}
+
+void worker_handle_record(struct worker *w, const struct ring_record *rec)
+{
+    advance_clock(w, rec->ts_ns / 1000000);
+    if (rec->kind == RING_PACKET)
+        handle_packet(w, rec);
+}
+
+void worker_purge_all(struct worker *w, const char *reason)
+{
+    struct flow *f;
+
+    for (int list = LIST_OTHER; list <= LIST_CLOSED; list++)
+        while ((f = flow_table_oldest(&w->flows, (enum flow_list)list)) != NULL)
+            purge(w, f, reason);
+    event_worker_stats(&w->events, w->opts, &w->flows, &w->counters,
+                       atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
+}
+
+void worker_run(struct worker *w)
+{
+    const struct ring_record *rec;
+    unsigned popped = 0;
+
+    while (!worker_stop_requested) {
+        while ((rec = ring_peek(&w->ring)) != NULL) {
+            if (rec->kind == RING_END) {
+                ring_pop(&w->ring);
+                ring_release(&w->ring);
+                worker_purge_all(w, "terminated");
+                channel_flush(&w->events);
+                return;
+            }
+            worker_handle_record(w, rec);
+            ring_pop(&w->ring);
+            if (++popped % RELEASE_BATCH == 0)
+                ring_release(&w->ring);
+        }
+        ring_release(&w->ring);
+        channel_flush(&w->events);
+        ring_wait_data(&w->ring, IDLE_WAIT_MS);
+    }
+    channel_flush(&w->events);
+}
