@@ -167,7 +167,7 @@ static void replay_source(struct capture *cap, int index)
     struct pcap_pkthdr *h;
     const u_char *data;
     uint64_t n = 0;
-    int rc;
+    int rc = 0;
 
     while (!capture_stop_requested && (rc = pcap_next_ex(s->pcap, &h, &data)) == 1) {
         uint64_t ts = packet_ns(h, nano);

@@ -167,7 +167,10 @@ void worker_purge_all(struct worker *w, const char *reason)
 {
     struct flow *f;
 
-    for (int list = LIST_OTHER; list <= LIST_CLOSED; list++)
+    /* Flows that already saw their TCP close keep that reason. */
+    while ((f = flow_table_oldest(&w->flows, LIST_CLOSED)) != NULL)
+        purge(w, f, "closed");
+    for (int list = LIST_OTHER; list <= LIST_TCP; list++)
         while ((f = flow_table_oldest(&w->flows, (enum flow_list)list)) != NULL)
             purge(w, f, reason);
     event_worker_stats(&w->events, w->opts, &w->flows, &w->counters,

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Cross-check flowsense's TLS metadata against tshark.
+#
+# For every TCP connection with a ClientHello in the capture, flowsensed's `flow`
+# record for the same (unordered) address/port pair must carry the SNI and JA3 that
+# tshark decodes from the connection's first ClientHello.
+#
+# Captures: tests/pcap/https.pcap, tests/pcap/mixed.pcap and, when the shared corpus
+# sits beside the repository, ../shared/pcap/chrome.pcap and reddit.pcap.
+# Exit: 0 pass, 1 fail (one-line reason), 77 skip (missing tool or binary).
+#   --dump-tshark   print tshark's per-connection table (no flowsensed needed) and exit 0
+# Env: FLOWSENSED=path overrides build/bin/flowsensed.
+set -uo pipefail
+
+NAME=test_tls_tshark
+skip() { echo "$NAME: SKIP: $*"; exit 77; }
+fail() { echo "$NAME: FAIL: $*"; exit 1; }
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(git -C "$HERE" rev-parse --show-toplevel 2>/dev/null) || ROOT=$(cd "$HERE/../.." && pwd)
+BIN=${FLOWSENSED:-$ROOT/build/bin/flowsensed}
+DUMP=0
+[ "${1:-}" = --dump-tshark ] && DUMP=1
+
+command -v tshark >/dev/null || skip "tshark not installed (apt-get install tshark)"
+command -v jq >/dev/null || skip "jq not installed (apt-get install jq)"
+if [ $DUMP = 0 ]; then
+    [ -x "$BIN" ] || skip "$BIN not built (run make)"
+    if [ -z "${FLOWSENSED:-}" ]; then
+        for helper in flowsense-worker flowsense-broker; do
+            [ -x "$ROOT/build/bin/$helper" ] || skip "build/bin/$helper not built (run make)"
+        done
+    fi
+    [ "$(id -u)" = 0 ] || skip "needs root (flowsensed -u nobody drops privileges)"
+fi
+
+FILES=("$ROOT/tests/pcap/https.pcap" "$ROOT/tests/pcap/mixed.pcap")
+SHARED="$ROOT/../shared/pcap"
+[ -d "$SHARED" ] && FILES+=("$SHARED/chrome.pcap" "$SHARED/reddit.pcap")
+for f in "${FILES[@]}"; do [ -r "$f" ] || fail "capture missing: $f"; done
+
+TMP=$(mktemp -d /tmp/$NAME.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+# jq helpers shared by both halves: one canonical text per endpoint, so that
+# "2001:db8::1" and "2001:0db8:0:0:0:0:0:1" (or a v4-in-v6 tail) compare equal.
+# shellcheck disable=SC2016  # jq program, not shell
+JQ_DEFS='
+def hex4: ("0000" + .)[-4:];
+def v4tail_to_hex:
+  split(".") | map(tonumber) |
+  [(.[0] * 256 + .[1]), (.[2] * 256 + .[3])] |
+  map(. as $n | [($n / 4096 | floor) % 16, ($n / 256 | floor) % 16, ($n / 16 | floor) % 16, $n % 16] |
+      map("0123456789abcdef"[.:.+1]) | join(""));
+def groups: if . == "" then [] else split(":") |
+  (if (.[-1] | test("\\.")) then .[:-1] + (.[-1] | v4tail_to_hex) else . end) end;
+def canon_ip:
+  ascii_downcase |
+  if test(":") then
+    (split("::") | if length == 2 then
+        (.[0] | groups) as $a | (.[1] | groups) as $b |
+        $a + [range(8 - ($a | length) - ($b | length)) | "0"] + $b
+     else .[0] | groups end) | map(hex4) | join(":")
+  else . end;
+def pair_key($a; $ap; $b; $bp):
+  [($a | canon_ip) + "#" + ($ap | tostring), ($b | canon_ip) + "#" + ($bp | tostring)] | sort | join("|");
+'
+
+# tshark_hellos FILE: JSON array, one object per TCP connection with its first ClientHello
+tshark_hellos() {
+    tshark -r "$1" -n -Y 'tcp && tls.handshake.type == 1' -T fields -E occurrence=l \
+        -e frame.number -e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport \
+        -e ip.dst -e ipv6.dst -e tcp.dstport \
+        -e tls.handshake.extensions_server_name -e tls.handshake.ja3 2>"$TMP/tshark.err" |
+    jq -R -s "$JQ_DEFS"'
+      split("\n") | map(select(length > 0) | split("\t")) |
+      map({frame: (.[0] | tonumber), stream: .[1],
+           src: (if .[2] != "" then .[2] else .[3] end), sport: .[4],
+           dst: (if .[5] != "" then .[5] else .[6] end), dport: .[7],
+           sni: (.[8] // ""), ja3: (.[9] // "")}) |
+      group_by(.stream) | map(min_by(.frame)) | sort_by(.frame) |
+      map(. + {key: pair_key(.src; .sport; .dst; .dport)})'
+}
+
+# flowsense_flows NDJSON: JSON array of TCP flow records reduced to what we compare
+flowsense_flows() {
+    jq -s "$JQ_DEFS"'
+      map(select(.type == "flow" and .flow.ip_protocol == 6) | .flow |
+          {key: pair_key(.local_ip; .local_port; .other_ip; .other_port),
+           first: (.first_seen_at // 0),
+           sni: (.ssl.client_sni // ""), ja3: (.ssl.client_ja3 // "")})' "$1"
+}
+
+# compare HELLOS FLOWS: JSON report {compared, problems[]}. Connections sharing a
+# pair (port reuse) are matched in time order. SNI compares case-insensitively
+# (DNS names are; nDPI lowercases them).
+compare() {
+    jq -n --slurpfile t "$1" --slurpfile f "$2" '
+      ($f[0] | group_by(.key) | map({(.[0].key): sort_by(.first)}) | add // {}) as $byk |
+      ($t[0] | group_by(.key)) |
+      map(. as $conns | ($byk[$conns[0].key] // []) as $flows |
+          range($conns | length) as $i | $conns[$i] as $c | $flows[$i] as $fl |
+          if $fl == null then
+            if $c.sni != "" then {problem: "no flow record for \($c.key) (tshark SNI \($c.sni))"}
+            else {skipped: 1} end
+          elif ($fl.sni | ascii_downcase) != ($c.sni | ascii_downcase) then
+            {problem: "\($c.key): client_sni \"\($fl.sni)\" != tshark \"\($c.sni)\""}
+          elif ($fl.ja3 | ascii_downcase) != ($c.ja3 | ascii_downcase) then
+            {problem: "\($c.key) (\($c.sni)): client_ja3 \"\($fl.ja3)\" != tshark \"\($c.ja3)\""}
+          else {ok: 1} end) |
+      {compared: map(select(.ok or .problem)) | length,
+       problems: map(.problem // empty)}'
+}
+
+total=0
+for f in "${FILES[@]}"; do
+    base=$(basename "$f" .pcap)
+    tshark_hellos "$f" >"$TMP/$base.hellos.json" ||
+        fail "tshark could not read $f: $(tail -n1 "$TMP/tshark.err")"
+    n_hellos=$(jq length "$TMP/$base.hellos.json")
+    [ "$n_hellos" -gt 0 ] || fail "tshark found no TLS ClientHello in $f"
+    if [ $DUMP = 1 ]; then
+        jq -r --arg b "$base" '.[] | [$b, .key, .sni, .ja3] | @tsv' "$TMP/$base.hellos.json"
+        continue
+    fi
+
+    if ! timeout 120 "$BIN" -r "$f" --stdout -w 2 -u nobody \
+            >"$TMP/$base.ndjson" 2>"$TMP/$base.stderr"; then
+        fail "flowsensed -r $base.pcap exited non-zero: $(tail -n1 "$TMP/$base.stderr")"
+    fi
+    flowsense_flows "$TMP/$base.ndjson" >"$TMP/$base.flows.json" 2>"$TMP/jq.err" ||
+        fail "flowsensed output for $base.pcap is not NDJSON: $(head -n1 "$TMP/jq.err")"
+    compare "$TMP/$base.hellos.json" "$TMP/$base.flows.json" >"$TMP/$base.report.json" ||
+        fail "jq comparison failed for $base.pcap"
+
+    compared=$(jq .compared "$TMP/$base.report.json")
+    problems=$(jq '.problems | length' "$TMP/$base.report.json")
+    echo "$NAME: $base.pcap: $compared TLS connections compared, $problems mismatches"
+    if [ "$problems" -gt 0 ]; then
+        jq -r '.problems[]' "$TMP/$base.report.json" | sed "s/^/  $base.pcap: /"
+        fail "$base.pcap: $(jq -r '.problems[0]' "$TMP/$base.report.json")"
+    fi
+    total=$((total + compared))
+done
+
+[ $DUMP = 1 ] && exit 0
+[ "$total" -gt 0 ] || fail "no TLS connection was compared"
+echo "$NAME: PASS: $total TLS connections in ${#FILES[@]} captures match tshark (SNI, JA3)"
+exit 0
