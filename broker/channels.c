@@ -1,0 +1,94 @@
+#include "broker.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+/* Messages read from one channel per wake-up, so that one busy worker
+ * cannot starve the others or the clients.  Reading stops early when a
+ * client is full (see clients.h). */
+#define MESSAGES_PER_WAKEUP 64
+
+struct dispatch {
+    struct broker *b;
+    struct broker_channel *ch;
+};
+
+static void reject(struct broker *b, struct broker_channel *ch, const char *why)
+{
+    b->events_malformed++;
+    if (log_budget_allow(&ch->malformed_log))
+        log_warnx("%s channel: event rejected: %s", ch->name, why);
+}
+
+static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj, const char *raw,
+                     size_t raw_len, const char *why)
+{
+    struct dispatch *d = ctx;
+    struct broker *b = d->b;
+
+    if (kind == EVENT_INVALID) {
+        reject(b, d->ch, why);
+        return;
+    }
+    b->events_received++;
+    switch (kind) {
+    case EVENT_FLOW:
+    case EVENT_FLOW_STATUS:
+    case EVENT_FLOW_PURGE:
+        broker_publish(b, obj);
+        break;
+    case EVENT_WORKER_STATS:
+        if (agent_store_worker(&b->agent, d->ch->worker, obj, raw, raw_len) != 0)
+            log_warnx("%s channel: worker_stats lost (out of memory)", d->ch->name);
+        break;
+    case EVENT_CAPTURE_STATS:
+        if (agent_store_capture(&b->agent, obj, raw, raw_len) != 0)
+            log_warnx("control channel: capture_stats lost (out of memory)");
+        break;
+    case EVENT_CAPTURE_DONE:
+        broker_begin_drain(b, "capture done");
+        break;
+    case EVENT_INVALID:
+        break;
+    }
+}
+
+static void channel_closed(struct broker *b, struct broker_channel *ch)
+{
+    ch->open = false;
+    if (close(ch->fd) != 0)
+        log_warn("closing the %s channel", ch->name);
+    if (ch->from == EVENT_FROM_CONTROL) {
+        broker_begin_drain(b, "control channel closed (capture is gone)");
+        return;
+    }
+    b->workers_open--;
+    log_debug("%s channel at end of file; %u still open", ch->name, b->workers_open);
+}
+
+void broker_read_channel(struct broker *b, struct broker_channel *ch)
+{
+    struct dispatch d = { .b = b, .ch = ch };
+
+    for (int i = 0; i < MESSAGES_PER_WAKEUP && ch->open; i++) {
+        if (ch->from == EVENT_FROM_WORKER && b->clients.full > 0)
+            return;
+        bool truncated;
+        ssize_t n = broker_channel_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, &truncated);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0)
+            log_warn("%s channel: recv", ch->name);
+        if (n <= 0) {
+            channel_closed(b, ch);
+            return;
+        }
+        if (truncated) {
+            reject(b, ch, "message longer than the channel limit");
+            continue;
+        }
+        broker_event_walk(b->message, (size_t)n, ch->from, &b->unpacked, on_event, &d);
+    }
+}

@@ -1,0 +1,78 @@
+/* Stream clients: sockets accepted on the listeners flowsensed passed
+ * in.  Every socket is non-blocking and each client has a bounded output
+ * queue.
+ *
+ * A client whose queue reaches its bound is "full": while any client is
+ * full the broker takes no new events, so a replay runs at the pace of
+ * its readers and a reading client loses nothing (the workers wait on
+ * their channels; a live capture counts ring drops meanwhile).  A full
+ * client that has not drained to half its bound within the stall time
+ * is disconnected and counted as dropped, so a stalled reader holds the
+ * sensor up for that long at most, and never another client. */
+#ifndef FLOWSENSE_BROKER_CLIENTS_H
+#define FLOWSENSE_BROKER_CLIENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLIENT_QUEUE_LIMIT (16u << 20)
+#define CLIENT_STALL_MS 2000
+/* Well below the sandbox's open-file limit, minus channels and listeners. */
+#define CLIENT_MAX 256
+
+struct client {
+    int fd;      /* -1: free slot */
+    uint64_t id; /* for log messages */
+    char *queue; /* bytes [head, tail) wait to be sent */
+    size_t head, tail, cap;
+    int64_t full_since_ms; /* CLOCK_MONOTONIC; 0 while below the bound */
+};
+
+struct client_set {
+    struct client slot[CLIENT_MAX];
+    unsigned connected;
+    unsigned full;    /* clients at their bound: take no new events */
+    size_t queue_limit;
+    int64_t stall_ms; /* how long a client may stay full */
+    uint64_t accepted;
+    uint64_t dropped_slow;
+};
+
+void client_set_init(struct client_set *cs, size_t queue_limit, int64_t stall_ms);
+
+/* Accepts one pending connection.  Returns the new client, or NULL when
+ * none is pending, the set is full, or accept failed (logged). */
+struct client *client_accept(struct client_set *cs, int listen_fd);
+
+/* Appends len bytes to the client's queue; reaching the bound makes the
+ * client full.  The queue may pass its bound by the records of the event
+ * being handled, never by twice the bound: a client that would is
+ * disconnected and counted as dropped, and -1 returned. */
+int client_queue(struct client_set *cs, struct client *c, const char *data, size_t len);
+void client_set_broadcast(struct client_set *cs, const char *data, size_t len);
+
+/* Disconnects, and counts as dropped, every client full for longer than
+ * the stall time. */
+void client_set_drop_stalled(struct client_set *cs);
+
+static inline bool client_has_output(const struct client *c)
+{
+    return c->tail > c->head;
+}
+
+/* Sends as much queued output as the socket takes; a full client that
+ * drains to half its bound is full no more.  Returns 0, or -1 when the
+ * client was closed (error, or peer gone). */
+int client_flush(struct client_set *cs, struct client *c);
+
+/* Reads and discards whatever the client sent (subscriptions are not
+ * parsed yet); closes it on end of file or error. */
+void client_read(struct client_set *cs, struct client *c);
+
+void client_close(struct client_set *cs, struct client *c, const char *why);
+/* Closes every client, after reading what each sent so that close()
+ * does not reset the connection and lose output still in flight. */
+void client_set_close_all(struct client_set *cs);
+
+#endif

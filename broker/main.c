@@ -1,0 +1,42 @@
+/* flowsense-broker: turns the workers' msgpack events into the Netify
+ * JSON stream and serves it.  Started by flowsensed with its descriptors
+ * at the numbers fdmap.h lists; see broker.h for its life cycle. */
+#include "broker.h"
+
+#include "log.h"
+#include "privdrop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void parse_command_line(int argc, char **argv, struct broker_options *opt)
+{
+    char err[160];
+    int rc = broker_options_parse(argc, argv, opt, err, sizeof(err));
+
+    if (rc > 0) {
+        fputs(broker_usage, stdout);
+        exit(0);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "flowsense-broker: %s\n%s", err, broker_usage);
+        exit(2);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static struct broker broker;
+    struct broker_options opt;
+
+    log_init("flowsense-broker", 0);
+    parse_command_line(argc, argv, &opt);
+    log_init("flowsense-broker", opt.debug);
+    broker_check_descriptors(&opt);
+    broker_signals_init();
+    broker_init(&broker, &opt);
+    sandbox_enter_child(opt.user);
+    log_debug("serving %u worker(s) on %u listener(s)%s", opt.workers, opt.listeners,
+              opt.to_stdout ? " and stdout" : "");
+    return broker_run(&broker);
+}

@@ -1,0 +1,30 @@
+/* The broker's command line, as flowsensed passes it:
+ *   flowsense-broker --workers W --listeners L [--stdout]
+ *                    [--update-interval SEC] [-u USER] [-d] */
+#ifndef FLOWSENSE_BROKER_OPTIONS_H
+#define FLOWSENSE_BROKER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define BROKER_DEFAULT_USER "flowsense"
+#define BROKER_DEFAULT_UPDATE_INTERVAL 15
+#define BROKER_MAX_UPDATE_INTERVAL 3600
+
+struct broker_options {
+    unsigned workers;         /* worker channels at fd 4.. */
+    unsigned listeners;       /* listening sockets after them */
+    bool to_stdout;           /* NDJSON on fd 1 */
+    unsigned update_interval; /* seconds between agent_status records */
+    const char *user;         /* unprivileged user to become */
+    bool debug;
+};
+
+/* Parses argv into *opt.  Returns 0, or -1 with a one-line reason in
+ * err (help requested: 1, with nothing in err). */
+int broker_options_parse(int argc, char **argv, struct broker_options *opt, char *err,
+                         size_t errlen);
+
+extern const char broker_usage[];
+
+#endif

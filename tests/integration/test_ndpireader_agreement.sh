@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every capture of tests/pcap and ../shared/pcap through flowsensed
+# --stdout and through ndpiReader (the same nDPI library), and compares the
+# protocol of every flow both report (tests/lib/compare_ndpi.py).  Known
+# and reviewed differences live in tests/ndpi-exceptions.tsv.
+# NDPIREADER_ARGS adds options to ndpiReader (e.g. "-T 32 -U 32").
+source "$(dirname "$0")/../lib/common.sh"
+require_built
+require_cmd python3 ndpiReader
+fs_setup
+
+files=()
+for f in "$LOCAL_PCAP"/*.pcap "$LOCAL_PCAP"/*.pcapng; do
+    [[ -f $f ]] && files+=("$f")
+done
+if [[ -d $SHARED_PCAP ]]; then
+    for f in "$SHARED_PCAP"/*.pcap "$SHARED_PCAP"/*.pcapng; do
+        [[ -f $f ]] && files+=("$f")
+    done
+else
+    say "note: $SHARED_PCAP is absent: comparing tests/pcap only (the shared corpus sits beside the repository as shared/pcap)"
+fi
+((${#files[@]} > 0)) || skip "no capture in tests/pcap nor in $SHARED_PCAP"
+
+cases=() crashes=() errors=()
+for f in "${files[@]}"; do
+    name=$(basename "$f")
+    # Same basename in both folders: keep them apart.
+    [[ $f == "$SHARED_PCAP"/* ]] && tag=shared/$name || tag=tests/$name
+    out=$TMP/${tag//\//_}
+    # shellcheck disable=SC2086
+    if ! timeout 120 ndpiReader -i "$f" -C "$out.csv" -q ${NDPIREADER_ARGS:-} \
+            >"$out.ndpi.log" 2>&1 || [[ ! -f $out.csv ]]; then
+        say "note: ndpiReader cannot read $tag; left out: $(tail -n 1 "$out.ndpi.log")"
+        continue
+    fi
+    FS_OUT=$out.ndjson FS_ERR=$out.err fs_run 120 -r "$f" --stdout
+    assert_no_leftovers
+    if ((FS_RC >= 124)); then
+        crashes+=("$tag: exit $FS_RC ($(tail -n 1 "$out.err"))")
+    elif ((FS_RC != 0)); then
+        errors+=("$tag: exit $FS_RC: $(tail -n 1 "$out.err")")
+    fi
+    # A bad line must not hide the comparison of the rest.
+    jq -c 'select(.type == "flow")' "$out.ndjson" >"$out.flows" 2>"$out.jq" \
+        || crashes+=("$tag: stdout is not JSON: $(head -n 1 "$out.jq")")
+    cases+=(--case "$tag" "$out.flows" "$out.csv")
+done
+
+for e in "${errors[@]}"; do say "note: flowsensed refused $e"; done
+python3 "$ROOT/tests/lib/compare_ndpi.py" --exceptions "$ROOT/tests/ndpi-exceptions.tsv" \
+    --min-agreement "${MIN_AGREEMENT:-99}" ${VERBOSE_MISSING:+--verbose-missing} "${cases[@]}"
+rc=$?
+if ((${#crashes[@]} > 0)); then
+    printf '  %s\n' "${crashes[@]}"
+    fail "flowsensed crashed, hung or wrote invalid output on ${#crashes[@]} capture(s) (above)"
+fi
+((rc == 0)) || fail "flowsense and ndpiReader disagree (see above)"
+say "ok: ${#files[@]} captures compared"
