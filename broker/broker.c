@@ -32,7 +32,10 @@ void broker_init(struct broker *b, const struct broker_options *opt)
         b->listen_fd[i] = FD_BROKER_FIRST_WORKER + (int)(opt->workers + i);
     b->stdout_open = opt->to_stdout;
 
-    client_set_init(&b->clients, CLIENT_QUEUE_LIMIT, CLIENT_STALL_MS);
+    /* Replay is lossless end to end, so a full client holds the workers
+     * for a while; live capture must not wait on anyone: a full client
+     * is dropped at once. */
+    client_set_init(&b->clients, CLIENT_QUEUE_LIMIT, opt->live ? 0 : CLIENT_STALL_MS);
     channel_writer_init(&b->control_out, FD_BROKER_CONTROL);
     msgpack_unpacked_init(&b->unpacked);
     msgpack_sbuffer_init(&b->record);

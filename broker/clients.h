@@ -2,13 +2,13 @@
  * in.  Every socket is non-blocking and each client has a bounded output
  * queue.
  *
- * A client whose queue reaches its bound is "full": while any client is
- * full the broker takes no new events, so a replay runs at the pace of
- * its readers and a reading client loses nothing (the workers wait on
- * their channels; a live capture counts ring drops meanwhile).  A full
- * client that has not drained to half its bound within the stall time
- * is disconnected and counted as dropped, so a stalled reader holds the
- * sensor up for that long at most, and never another client. */
+ * A client whose queue reaches its bound is "full".  In a replay, while
+ * any client is full the broker takes no new events, so the replay runs
+ * at the pace of its readers and a reading client loses nothing (the
+ * workers wait on their channels); a full client that has not drained to
+ * half its bound within the stall time is disconnected and counted as
+ * dropped.  In live capture (stall time 0) nothing waits for a client: a
+ * full client is disconnected and counted at once. */
 #ifndef FLOWSENSE_BROKER_CLIENTS_H
 #define FLOWSENSE_BROKER_CLIENTS_H
 
@@ -32,7 +32,7 @@ struct client {
 struct client_set {
     struct client slot[CLIENT_MAX];
     unsigned connected;
-    unsigned full;    /* clients at their bound: take no new events */
+    unsigned full; /* clients at their bound: take no new events */
     size_t queue_limit;
     int64_t stall_ms; /* how long a client may stay full */
     uint64_t accepted;

@@ -82,8 +82,8 @@ static void build_poll_set(struct broker *b, struct poll_set *ps, const struct t
     if (b->phase != BROKER_FLUSHING) {
         if (b->control.open)
             poll_add(ps, b->control.fd, POLLIN, TARGET_CHANNEL, &b->control);
-        /* no new events while a client is full: the workers wait */
-        for (unsigned i = 0; i < b->opt.workers && b->clients.full == 0; i++)
+        /* replay: no new events while a client is full, the workers wait */
+        for (unsigned i = 0; i < b->opt.workers && (b->opt.live || b->clients.full == 0); i++)
             if (b->worker[i].open)
                 poll_add(ps, b->worker[i].fd, POLLIN, TARGET_CHANNEL, &b->worker[i]);
         if (b->clients.connected < CLIENT_MAX && reached(listen_resume, now))

@@ -8,16 +8,17 @@
 #include <stdlib.h>
 
 const char broker_usage[] =
-    "usage: flowsense-broker --workers W --listeners L [--stdout] [--update-interval SEC]\n"
+    "usage: flowsense-broker --workers W --listeners L [--stdout] [--live] [--update-interval SEC]\n"
     "                        [-u USER] [-d]\n"
     "Started by flowsensed, which passes its descriptors at fixed numbers (see fdmap.h).\n";
 
-enum { OPT_WORKERS = 256, OPT_LISTENERS, OPT_STDOUT, OPT_UPDATE_INTERVAL };
+enum { OPT_WORKERS = 256, OPT_LISTENERS, OPT_STDOUT, OPT_UPDATE_INTERVAL, OPT_LIVE };
 
 static const struct option long_options[] = {
     { "workers", required_argument, NULL, OPT_WORKERS },
     { "listeners", required_argument, NULL, OPT_LISTENERS },
     { "stdout", no_argument, NULL, OPT_STDOUT },
+    { "live", no_argument, NULL, OPT_LIVE },
     { "update-interval", required_argument, NULL, OPT_UPDATE_INTERVAL },
     { "user", required_argument, NULL, 'u' },
     { "debug", no_argument, NULL, 'd' },
@@ -67,6 +68,9 @@ int broker_options_parse(int argc, char **argv, struct broker_options *opt, char
                             errlen) != 0)
                 return -1;
             have_listeners = true;
+            break;
+        case OPT_LIVE:
+            opt->live = true;
             break;
         case OPT_STDOUT:
             opt->to_stdout = true;

@@ -1,5 +1,5 @@
 /* The broker's command line, as flowsensed passes it:
- *   flowsense-broker --workers W --listeners L [--stdout]
+ *   flowsense-broker --workers W --listeners L [--stdout] [--live]
  *                    [--update-interval SEC] [-u USER] [-d] */
 #ifndef FLOWSENSE_BROKER_OPTIONS_H
 #define FLOWSENSE_BROKER_OPTIONS_H
@@ -15,6 +15,7 @@ struct broker_options {
     unsigned workers;         /* worker channels at fd 4.. */
     unsigned listeners;       /* listening sockets after them */
     bool to_stdout;           /* NDJSON on fd 1 */
+    bool live;                /* live capture: never hold the workers for a client */
     unsigned update_interval; /* seconds between agent_status records */
     const char *user;         /* unprivileged user to become */
     bool debug;

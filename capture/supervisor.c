@@ -150,6 +150,8 @@ static void start_child(struct supervisor *s, struct child *c)
         argv[n++] = (char *)o->user;
         if (o->to_stdout)
             argv[n++] = "--stdout";
+        if (o->live)
+            argv[n++] = "--live";
         if (o->debug)
             argv[n++] = "-d";
         argv[n] = NULL;
