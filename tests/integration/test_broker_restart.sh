@@ -52,8 +52,5 @@ restart_reported() {
 wait_until 5 restart_reported \
     || fail "no agent_status reports the broker restart (capture.broker_restarts) within 5 s"
 
-kill -TERM "$FS_PID"
-fs_wait 10 || fail "flowsensed did not exit within 10 s of SIGTERM"
-[[ $FS_RC == 0 ]] || fail "flowsensed exited $FS_RC after SIGTERM, expected 0"
-assert_no_leftovers
+fs_finish 10 TERM
 say "ok: broker $victim replaced by $newpid on the same socket, workers untouched"

@@ -47,14 +47,7 @@ say "curl flow: $(jq -c '.flow | {detected_protocol_name, detected_application_n
 # Let the worker see the held connection before stopping.
 sleep 1
 
-kill -TERM "$FS_PID"
-fs_wait 10 || fail "flowsensed did not exit within 10 s of SIGTERM"
-[[ $FS_RC == 0 ]] || fail "flowsensed exited $FS_RC after SIGTERM, expected 0"
-assert_no_leftovers
-wait_until 10 fs_reader_done || fail "the client's stream did not end after flowsensed exited"
-wait "$READER_PID"; rc=$?
-cat "$TMP/records.ndjson.err"
-[[ $rc == 0 ]] || fail "stream_reader exited $rc"
+fs_finish 10 TERM
 
 held=$(flows_on_port "$TMP/records.ndjson" "$HOLD_PORT" | head -n 1)
 [[ -n $held ]] || fail "no flow record for the held connection on port $HOLD_PORT"

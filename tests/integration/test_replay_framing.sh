@@ -18,14 +18,8 @@ for ep in "unix:$TMP/x.sock" "tcp:127.0.0.1:$(free_tcp_port)"; do
     fs_start -r "$PCAP" --listen "$ep" --wait-for-client
     start_reader "$out" "$ep" --timeout 120
 
-    fs_wait 120 || fail "$kind: flowsensed did not finish the replay within 120 s"
-    [[ $FS_RC == 0 ]] || fail "$kind: flowsensed exited $FS_RC, expected 0"
-    assert_no_leftovers
-
-    wait_until 15 fs_reader_done || fail "$kind: the client did not see the stream end within 15 s after flowsensed exited"
-    wait "$READER_PID"; rc=$?
-    cat "$out.err"
-    [[ $rc == 0 ]] || fail "$kind: stream_reader exited $rc (see its message above)"
+    say "$kind: $ep"
+    fs_finish 120
 
     python3 "$ROOT/tests/lib/check_records.py" --hello --min-flows 1 \
         --interface mixed.pcap --internal "$out" \

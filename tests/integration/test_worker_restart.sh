@@ -53,14 +53,7 @@ restarts=$(jq -r 'select(.type == "agent_status") | .capture.worker_restarts // 
 [[ -n $restarts ]] || fail "agent_status carries no capture.worker_restarts counter"
 ((restarts >= 1)) || fail "agent_status reports capture.worker_restarts $restarts after a restart"
 
-kill -TERM "$FS_PID"
-fs_wait 10 || fail "flowsensed did not exit within 10 s of SIGTERM"
-[[ $FS_RC == 0 ]] || fail "flowsensed exited $FS_RC after SIGTERM, expected 0"
-assert_no_leftovers
-wait_until 10 fs_reader_done || fail "the client's stream did not end after flowsensed exited"
-wait "$READER_PID"; rc=$?
-cat "$TMP/records.ndjson.err"
-[[ $rc == 0 ]] || fail "stream_reader exited $rc"
+fs_finish 10 TERM
 # Flows of the killed worker are never purged: that is expected.
 python3 "$ROOT/tests/lib/check_records.py" --hello --allow-unpurged --min-flows 1 \
     --interface lo "$TMP/records.ndjson" || fail "the stream breaks the contract"

@@ -189,12 +189,30 @@ assert_no_leftovers() {
 
 session_empty() { [[ -z $(session_pids "$1") ]]; }
 
+# fs_finish SECONDS [SIGNAL]: sends SIGNAL (if given) to flowsensed, then
+# checks that it exits 0 within SECONDS leaving nothing behind, and that
+# the client of start_reader saw a clean end of its stream.
+fs_finish() {
+    local secs=$1 sig=${2:-}
+    [[ -n $sig ]] && kill "-$sig" "$FS_PID"
+    fs_wait "$secs" || fail "flowsensed did not exit within $secs s${sig:+ of SIG$sig}"
+    [[ $FS_RC == 0 ]] || fail "flowsensed exited $FS_RC${sig:+ after SIG$sig}, expected 0"
+    assert_no_leftovers
+    [[ -n ${READER_PID:-} ]] || return 0
+    wait_until 15 fs_reader_done || fail "the client's stream did not end after flowsensed exited"
+    local rc=0
+    wait "$READER_PID" || rc=$?
+    cat "$READER_OUT.err"
+    [[ $rc == 0 ]] || fail "stream_reader exited $rc (framing lost, non-ASCII byte or reset; see above)"
+}
+
 # start_reader OUTFILE ENDPOINT [OPTIONS...]: the netify-style client, in
 # the background; READER_PID is its PID, its stderr goes to OUTFILE.err.
 start_reader() {
     local out=$1 ep=$2; shift 2
     python3 "$READER" --connect-retries 100 --output "$out" "$@" "$ep" 2>"$out.err" &
     READER_PID=$!
+    READER_OUT=$out
     track_pid "$READER_PID"
 }
 
