@@ -169,8 +169,11 @@ static bool advance_phase(struct broker *b, const struct timespec *now)
 {
     if (terminate_requested)
         broker_begin_flush(b, BROKER_TERM_FLUSH_SECONDS, "SIGTERM");
-    if (b->phase == BROKER_DRAINING && b->workers_open == 0)
+    if (b->phase == BROKER_DRAINING && b->workers_open == 0) {
+        /* Every counter is final now: clients of a replay get the totals. */
+        broker_publish_status(b);
         broker_begin_flush(b, BROKER_FLUSH_SECONDS, "every worker channel is at its end");
+    }
     if (b->phase != BROKER_FLUSHING)
         return true;
     if (!output_pending(b))

@@ -63,7 +63,7 @@ static void send_stats(struct capture *cap)
         source_add_stats(&cap->sources[i], &recv, &drop, &ifdrop);
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(&cap->control);
-    msgpack_pack_map(pk, 14);
+    msgpack_pack_map(pk, 15);
     pk_kv_str(pk, "type", "capture_stats");
     pk_kv_u64(pk, "packets", cap->steer.stats.packets);
     pk_kv_u64(pk, "bytes", cap->steer.stats.bytes);
@@ -71,6 +71,7 @@ static void send_stats(struct capture *cap)
     pk_kv_u64(pk, "pcap_drop", drop);
     pk_kv_u64(pk, "pcap_ifdrop", ifdrop);
     pk_kv_u64(pk, "read_errors", cap->read_errors);
+    pk_kv_u64(pk, "oversized_drops", cap->steer.stats.oversized);
     pk_key(pk, "ring_drops");
     msgpack_pack_array(pk, (size_t)p->n_workers);
     for (int i = 0; i < p->n_workers; i++)

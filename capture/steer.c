@@ -59,6 +59,11 @@ bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t 
     if (packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK)
         target = (int)(packet_steer_hash(&pv) % (uint32_t)st->pipeline->n_workers);
     struct worker_link *w = &st->pipeline->workers[target];
+    if (RING_RECORD_HEADER_SIZE + cap_len > w->ring.sh->data_size / 2) {
+        /* Could never fit: waiting for space would wait for ever. */
+        st->stats.oversized++;
+        return false;
+    }
     struct ring_record *rec = reserve(st, w, cap_len, st->lossless);
     if (rec == NULL) {
         atomic_fetch_add_explicit(&w->ring.sh->records_dropped, 1, memory_order_relaxed);

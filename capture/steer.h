@@ -13,6 +13,7 @@
 struct steer_stats {
     uint64_t packets;
     uint64_t bytes;
+    uint64_t oversized;  /* larger than half a ring: dropped, counted */
 };
 
 /* Called while a replay waits for ring space, so that children keep being

@@ -22,6 +22,8 @@
 /* A child that ran this long is healthy: its next death restarts fast. */
 #define STABLE_RUN_MS 10000
 #define MAX_ARGS 32
+#define QUICK_DEATH_MS 1000
+#define MAX_QUICK_DEATHS 5
 /* Temporary descriptors while arranging the child's layout. */
 #define FD_SCRATCH_BASE 100
 
@@ -214,10 +216,17 @@ static void child_exited(struct supervisor *s, struct child *c, int status)
                   strsignal(WTERMSIG(status)));
     else
         log_warnx("%s %d exited with status %d", c->role, c->index, WEXITSTATUS(status));
-    if (now - c->started_ms >= STABLE_RUN_MS || c->backoff_ms == 0)
+    if (now - c->started_ms >= STABLE_RUN_MS || c->backoff_ms == 0) {
         c->backoff_ms = BACKOFF_FIRST_MS;
-    else if (c->backoff_ms < BACKOFF_MAX_MS)
+        c->quick_deaths = 0;
+    } else if (c->backoff_ms < BACKOFF_MAX_MS) {
         c->backoff_ms *= 2;
+    }
+    /* A child that can never start (missing binary, bad user) would
+     * otherwise leave a replay waiting for ever on its ring. */
+    if (now - c->started_ms < QUICK_DEATH_MS && ++c->quick_deaths >= MAX_QUICK_DEATHS)
+        fatalx("%s %d died %u times in a row within %u ms of starting: giving up", c->role,
+               c->index, c->quick_deaths, QUICK_DEATH_MS);
     c->restart_at_ms = now + c->backoff_ms;
     if (c == &s->broker)
         s->broker_restarts++;

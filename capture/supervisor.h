@@ -17,6 +17,7 @@ struct child {
     uint64_t started_ms;
     uint64_t restart_at_ms; /* when to start again, 0 if not scheduled */
     unsigned backoff_ms;
+    unsigned quick_deaths;  /* consecutive deaths soon after a start */
     bool finished;          /* exited 0 after shutdown began */
 };
 

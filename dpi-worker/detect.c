@@ -109,6 +109,14 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
+/* A string in one of nDPI's fixed arrays, or NULL when it is empty or
+ * fills the array without a terminator (then it cannot be trusted). */
+static const char *fixed_string(const char *array, size_t size)
+{
+    return memchr(array, '\0', size) ? nonempty(array) : NULL;
+}
+#define FIXED(array) fixed_string((array), sizeof(array))
+
 /* Copies the CN attribute of a distinguished name such as
  * "C=US, O=Example, CN=www.example.com". */
 static void common_name(char *out, size_t len, const char *dn)
@@ -139,9 +147,9 @@ static void tls_metadata(const struct flow *f, struct flow_metadata *m)
     if (nf->protos.tls_quic.server_cipher)
         snprintf(m->tls_cipher, sizeof(m->tls_cipher), "0x%04x",
                  nf->protos.tls_quic.server_cipher);
-    m->client_sni = nonempty(nf->host_server_name);
-    m->client_ja3 = nonempty(nf->protos.tls_quic.ja3_client);
-    m->server_ja3 = nonempty(nf->protos.tls_quic.ja3_server);
+    m->client_sni = FIXED(nf->host_server_name);
+    m->client_ja3 = FIXED(nf->protos.tls_quic.ja3_client);
+    m->server_ja3 = FIXED(nf->protos.tls_quic.ja3_server);
     m->issuer_dn = nonempty(nf->protos.tls_quic.issuerDN);
     m->subject_dn = nonempty(nf->protos.tls_quic.subjectDN);
     m->alpn = nonempty(nf->protos.tls_quic.alpn);
@@ -166,7 +174,7 @@ void detector_metadata(struct detector *d, const struct flow *f, struct flow_met
     }
     if (nf == NULL)
         return;
-    m->host_server_name = nonempty(nf->host_server_name);
+    m->host_server_name = FIXED(nf->host_server_name);
     if (uses_tls_state(f))
         tls_metadata(f, m);
     if (proto_is(f, NDPI_PROTOCOL_HTTP) || nf->http.url || nf->http.user_agent) {
@@ -177,12 +185,12 @@ void detector_metadata(struct detector *d, const struct flow *f, struct flow_met
     if (proto_is(f, NDPI_PROTOCOL_DNS))
         m->dns_query = m->host_server_name;
     if (proto_is(f, NDPI_PROTOCOL_SSH)) {
-        m->ssh_client = nonempty(nf->protos.ssh.client_signature);
-        m->ssh_server = nonempty(nf->protos.ssh.server_signature);
+        m->ssh_client = FIXED(nf->protos.ssh.client_signature);
+        m->ssh_server = FIXED(nf->protos.ssh.server_signature);
     }
     if (proto_is(f, NDPI_PROTOCOL_DHCP)) {
-        m->dhcp_fingerprint = nonempty(nf->protos.dhcp.fingerprint);
-        m->dhcp_class_ident = nonempty(nf->protos.dhcp.class_ident);
+        m->dhcp_fingerprint = FIXED(nf->protos.dhcp.fingerprint);
+        m->dhcp_class_ident = FIXED(nf->protos.dhcp.class_ident);
     }
 }
 
