@@ -53,7 +53,7 @@ void sandbox_enter_child(const char *user)
     uid_t uid = getuid();
     gid_t gid = getgid();
     struct rlimit no_core = { 0, 0 };
-    struct rlimit files = { CHILD_MAX_OPEN_FILES, CHILD_MAX_OPEN_FILES };
+    struct rlimit files;
 
     if (geteuid() == 0)
         priv_lookup_user(user, &uid, &gid);
@@ -62,8 +62,24 @@ void sandbox_enter_child(const char *user)
         fatal("setrlimit(RLIMIT_CORE)");
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         fatal("prctl(PR_SET_DUMPABLE)");
-    if (setrlimit(RLIMIT_NOFILE, &files) != 0)
-        fatal("setrlimit(RLIMIT_NOFILE)");
+    /* Never above the current hard limit: lowering needs no privilege. */
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0)
+        fatal("getrlimit(RLIMIT_NOFILE)");
+    if (files.rlim_max > CHILD_MAX_OPEN_FILES)
+        files.rlim_max = CHILD_MAX_OPEN_FILES;
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) {
+        /* valgrind refuses any change of the hard limit: bound the soft
+         * one, which the seccomp filter keeps us from raising again. */
+        if (errno != EPERM || getrlimit(RLIMIT_NOFILE, &files) != 0)
+            fatal("setrlimit(RLIMIT_NOFILE)");
+        files.rlim_cur = files.rlim_cur < CHILD_MAX_OPEN_FILES ? files.rlim_cur
+                                                                : CHILD_MAX_OPEN_FILES;
+        if (setrlimit(RLIMIT_NOFILE, &files) != 0)
+            fatal("setrlimit(RLIMIT_NOFILE) soft limit");
+        log_warnx("hard limit on open files left at %llu (only the soft one could be lowered)",
+                  (unsigned long long)files.rlim_max);
+    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         fatal("prctl(PR_SET_NO_NEW_PRIVS)");
 }

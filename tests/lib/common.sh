@@ -144,8 +144,9 @@ children_named() {
 fs_start() {
     local out=${FS_OUT:-$TMP/flowsensed.out} err=${FS_ERR:-$TMP/flowsensed.err}
     FS_LAST_ERR=$err
-    # shellcheck disable=SC2046
-    setsid "$FLOWSENSED" "$@" $([[ -n ${FS_NO_USER:-} ]] || user_args) >"$out" 2>"$err" </dev/null &
+    # shellcheck disable=SC2046,SC2086
+    # FS_WRAPPER: a command line to run flowsensed under (e.g. valgrind).
+    setsid ${FS_WRAPPER:-} "$FLOWSENSED" "$@" $([[ -n ${FS_NO_USER:-} ]] || user_args) >"$out" 2>"$err" </dev/null &
     FS_PID=$!
     TRACKED_SESSIONS+=("$FS_PID")
 }
