@@ -35,7 +35,7 @@ void broker_init(struct broker *b, const struct broker_options *opt)
     /* Replay is lossless end to end, so a full client holds the workers
      * for a while; live capture must not wait on anyone: a full client
      * is dropped at once. */
-    client_set_init(&b->clients, CLIENT_QUEUE_LIMIT, opt->live ? 0 : CLIENT_STALL_MS);
+    client_set_init(&b->clients, opt->client_queue, opt->live ? 0 : CLIENT_STALL_MS);
     channel_writer_init(&b->control_out, FD_BROKER_CONTROL);
     msgpack_unpacked_init(&b->unpacked);
     msgpack_sbuffer_init(&b->record);
@@ -52,6 +52,9 @@ void broker_begin_drain(struct broker *b, const char *why)
         return;
     log_info("%s: reading the %u open worker channel(s) to their end", why, b->workers_open);
     b->phase = BROKER_DRAINING;
+    /* Capture has stopped: from here the records are a finite tail (the
+     * purges of every open flow), which a reading client must get whole. */
+    b->clients.stall_ms = CLIENT_STALL_MS;
 }
 
 void broker_begin_flush(struct broker *b, int seconds, const char *why)

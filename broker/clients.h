@@ -7,8 +7,9 @@
  * at the pace of its readers and a reading client loses nothing (the
  * workers wait on their channels); a full client that has not drained to
  * half its bound within the stall time is disconnected and counted as
- * dropped.  In live capture (stall time 0) nothing waits for a client: a
- * full client is disconnected and counted at once. */
+ * dropped.  While a live capture runs (stall time 0) nothing waits for a
+ * client: a full client is disconnected and counted at once; once capture
+ * has stopped, the tail of the stream is delivered as in a replay. */
 #ifndef FLOWSENSE_BROKER_CLIENTS_H
 #define FLOWSENSE_BROKER_CLIENTS_H
 
@@ -16,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLIENT_QUEUE_LIMIT (16u << 20)
 #define CLIENT_STALL_MS 2000
 /* Well below the sandbox's open-file limit, minus channels and listeners. */
 #define CLIENT_MAX 256

@@ -82,8 +82,10 @@ static void build_poll_set(struct broker *b, struct poll_set *ps, const struct t
     if (b->phase != BROKER_FLUSHING) {
         if (b->control.open)
             poll_add(ps, b->control.fd, POLLIN, TARGET_CHANNEL, &b->control);
-        /* replay: no new events while a client is full, the workers wait */
-        for (unsigned i = 0; i < b->opt.workers && (b->opt.live || b->clients.full == 0); i++)
+        /* No new events while a client is full, so the workers wait;
+         * but never while a live capture is running. */
+        bool take_events = b->clients.full == 0 || (b->opt.live && b->phase == BROKER_RUNNING);
+        for (unsigned i = 0; i < b->opt.workers && take_events; i++)
             if (b->worker[i].open)
                 poll_add(ps, b->worker[i].fd, POLLIN, TARGET_CHANNEL, &b->worker[i]);
         if (b->clients.connected < CLIENT_MAX && reached(listen_resume, now))

@@ -8,17 +8,18 @@
 #include <stdlib.h>
 
 const char broker_usage[] =
-    "usage: flowsense-broker --workers W --listeners L [--stdout] [--live] [--update-interval SEC]\n"
+    "usage: flowsense-broker --workers W --listeners L [--stdout] [--live] [--client-queue BYTES] [--update-interval SEC]\n"
     "                        [-u USER] [-d]\n"
     "Started by flowsensed, which passes its descriptors at fixed numbers (see fdmap.h).\n";
 
-enum { OPT_WORKERS = 256, OPT_LISTENERS, OPT_STDOUT, OPT_UPDATE_INTERVAL, OPT_LIVE };
+enum { OPT_WORKERS = 256, OPT_LISTENERS, OPT_STDOUT, OPT_UPDATE_INTERVAL, OPT_LIVE, OPT_CLIENT_QUEUE };
 
 static const struct option long_options[] = {
     { "workers", required_argument, NULL, OPT_WORKERS },
     { "listeners", required_argument, NULL, OPT_LISTENERS },
     { "stdout", no_argument, NULL, OPT_STDOUT },
     { "live", no_argument, NULL, OPT_LIVE },
+    { "client-queue", required_argument, NULL, OPT_CLIENT_QUEUE },
     { "update-interval", required_argument, NULL, OPT_UPDATE_INTERVAL },
     { "user", required_argument, NULL, 'u' },
     { "debug", no_argument, NULL, 'd' },
@@ -51,6 +52,7 @@ int broker_options_parse(int argc, char **argv, struct broker_options *opt, char
     *opt = (struct broker_options){
         .update_interval = BROKER_DEFAULT_UPDATE_INTERVAL,
         .user = BROKER_DEFAULT_USER,
+        .client_queue = BROKER_DEFAULT_CLIENT_QUEUE,
     };
     err[0] = '\0';
     opterr = 0;
@@ -71,6 +73,11 @@ int broker_options_parse(int argc, char **argv, struct broker_options *opt, char
             break;
         case OPT_LIVE:
             opt->live = true;
+            break;
+        case OPT_CLIENT_QUEUE:
+            if (parse_range("client-queue", optarg, BROKER_MIN_CLIENT_QUEUE,
+                            BROKER_MAX_CLIENT_QUEUE, &opt->client_queue, err, errlen) != 0)
+                return -1;
             break;
         case OPT_STDOUT:
             opt->to_stdout = true;

@@ -1,5 +1,5 @@
 /* The broker's command line, as flowsensed passes it:
- *   flowsense-broker --workers W --listeners L [--stdout] [--live]
+ *   flowsense-broker --workers W --listeners L [--stdout] [--live] [--client-queue BYTES]
  *                    [--update-interval SEC] [-u USER] [-d] */
 #ifndef FLOWSENSE_BROKER_OPTIONS_H
 #define FLOWSENSE_BROKER_OPTIONS_H
@@ -10,12 +10,16 @@
 #define BROKER_DEFAULT_USER "flowsense"
 #define BROKER_DEFAULT_UPDATE_INTERVAL 15
 #define BROKER_MAX_UPDATE_INTERVAL 3600
+#define BROKER_DEFAULT_CLIENT_QUEUE (16u << 20)
+#define BROKER_MIN_CLIENT_QUEUE (64u << 10)
+#define BROKER_MAX_CLIENT_QUEUE (1u << 30)
 
 struct broker_options {
     unsigned workers;         /* worker channels at fd 4.. */
     unsigned listeners;       /* listening sockets after them */
     bool to_stdout;           /* NDJSON on fd 1 */
     bool live;                /* live capture: never hold the workers for a client */
+    unsigned client_queue;    /* bytes a client may have queued */
     unsigned update_interval; /* seconds between agent_status records */
     const char *user;         /* unprivileged user to become */
     bool debug;

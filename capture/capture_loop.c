@@ -283,9 +283,12 @@ static void send_done(struct capture *cap)
 static void shut_down(struct capture *cap)
 {
     supervisor_begin_shutdown(cap->supervisor);
+    /* The broker learns first that no packet will come, so it delivers the
+     * tail (every open flow's purge) to its clients whole, even live. */
+    send_done(cap);
     steer_end(&cap->steer);
     wait_children(cap, supervisor_workers_finished, WORKER_EXIT_TIMEOUT_MS, "workers");
-    send_done(cap);
+    send_stats(cap);
     /* Now the broker sees end-of-file on each event channel once drained. */
     pipeline_close_worker_side(cap->pipeline);
     wait_children(cap, supervisor_broker_finished, BROKER_EXIT_TIMEOUT_MS, "broker");

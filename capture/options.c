@@ -19,6 +19,7 @@ enum {
     OPT_MAX_DETECTION_PKTS,
     OPT_MAX_FLOWS,
     OPT_RING_SIZE,
+    OPT_CLIENT_QUEUE,
 };
 
 static void usage(FILE *out)
@@ -28,7 +29,7 @@ static void usage(FILE *out)
             "                  [-w WORKERS] [--listen unix:PATH|tcp:HOST:PORT]... [--stdout]\n"
             "                  [--wait-for-client] [-u USER] [-f BPF] [-d] [-V]\n"
             "                  [--update-interval SEC] [--max-detection-pkts N]\n"
-            "                  [--max-flows N] [--ring-size BYTES]\n"
+            "                  [--max-flows N] [--ring-size BYTES] [--client-queue BYTES]\n"
             "  -i/-I IFACE   capture live on IFACE (LAN role); -E: WAN role\n"
             "  -r FILE       replay a pcap or pcapng file (lossless, packet time)\n"
             "  -w WORKERS    DPI worker processes (default: cores - 1, at least 1)\n"
@@ -89,6 +90,7 @@ void options_parse(struct options *o, int argc, char **argv)
         { "max-detection-pkts", required_argument, NULL, OPT_MAX_DETECTION_PKTS },
         { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
         { "ring-size", required_argument, NULL, OPT_RING_SIZE },
+        { "client-queue", required_argument, NULL, OPT_CLIENT_QUEUE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -102,6 +104,7 @@ void options_parse(struct options *o, int argc, char **argv)
     o->max_detection_pkts = 32;
     o->max_flows = 1000000;
     o->ring_size = RING_DEFAULT_SIZE;
+    o->client_queue = 16u << 20;
 
     while ((c = getopt_long(argc, argv, "i:I:E:r:w:u:f:dVh", longopts, NULL)) != -1) {
         switch (c) {
@@ -147,6 +150,10 @@ void options_parse(struct options *o, int argc, char **argv)
         case OPT_RING_SIZE:
             o->ring_size = (uint32_t)parse_number("--ring-size", optarg, RING_MIN_SIZE,
                                                   RING_MAX_SIZE);
+            break;
+        case OPT_CLIENT_QUEUE:
+            o->client_queue =
+                (unsigned)parse_number("--client-queue", optarg, 64 << 10, 1 << 30);
             break;
         case 'V':
             printf("flowsensed %s\n", FLOWSENSE_VERSION);

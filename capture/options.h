@@ -30,6 +30,7 @@ struct options {
     unsigned max_detection_pkts;
     unsigned max_flows;          /* per worker */
     uint32_t ring_size;          /* bytes per worker ring */
+    unsigned client_queue;       /* bytes a client may have queued in the broker */
 };
 
 #define DEFAULT_LISTEN "unix:/run/flowsense/flowsense.sock"

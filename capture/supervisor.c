@@ -145,9 +145,11 @@ static void start_child(struct supervisor *s, struct child *c)
         snprintf(store[0], 96, "--workers=%d", p->n_workers);
         snprintf(store[1], 96, "--listeners=%d", p->n_listen);
         snprintf(store[2], 96, "--update-interval=%u", o->update_interval);
+        snprintf(store[3], 96, "--client-queue=%u", o->client_queue);
         argv[n++] = store[0];
         argv[n++] = store[1];
         argv[n++] = store[2];
+        argv[n++] = store[3];
         argv[n++] = "-u";
         argv[n++] = (char *)o->user;
         if (o->to_stdout)

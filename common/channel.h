@@ -9,7 +9,9 @@
  *                                   internal, established, flow{...})
  *   worker_stats                    counters of one worker
  * On the control channel flowsensed ↔ broker:
- *   capture_stats, capture_done     flowsensed → broker
+ *   capture_stats                   flowsensed → broker, every second
+ *   capture_done                    flowsensed → broker: no packet will
+ *                                   come; the workers' tail follows
  *   client_connected                broker → flowsensed
  */
 #ifndef FLOWSENSE_CHANNEL_H
