@@ -36,17 +36,23 @@ static uint32_t rd32le(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Ethernet and what may stack on it; on success *off points at the IP
- * header and *ethertype says which IP version. */
-static enum decode_status decode_ethernet(const uint8_t *d, uint32_t len, uint32_t *off,
-                                          uint16_t *ethertype, struct packet_view *pv)
+/* PPP protocol numbers of IPv4 and IPv6, as ethertypes. */
+static enum decode_status ppp_protocol(uint16_t proto, uint16_t *ethertype)
 {
-    if (len < 14)
-        return DECODE_TRUNCATED;
-    pv->dst_mac = d;
-    pv->src_mac = d + 6;
-    *ethertype = rd16(d + 12);
-    *off = 14;
+    switch (proto) {
+    case 0x0021: *ethertype = ETHERTYPE_IPV4; return DECODE_OK;
+    case 0x0057: *ethertype = ETHERTYPE_IPV6; return DECODE_OK;
+    default: return DECODE_NOT_IP;
+    }
+}
+
+/* What may stack between a link header and IP (VLAN tags, MPLS labels,
+ * PPPoE); on success *off points at the IP header and *ethertype says
+ * which IP version. */
+static enum decode_status decode_ethertype_chain(const uint8_t *d, uint32_t len,
+                                                 uint32_t *off, uint16_t *ethertype,
+                                                 struct packet_view *pv)
+{
     for (int i = 0; i < MAX_LINK_HEADERS; i++) {
         switch (*ethertype) {
         case ETHERTYPE_VLAN:
@@ -79,11 +85,8 @@ static enum decode_status decode_ethernet(const uint8_t *d, uint32_t len, uint32
         case ETHERTYPE_PPPOE_SESSION:
             if (len < *off + 8)
                 return DECODE_TRUNCATED;
-            switch (rd16(d + *off + 6)) {
-            case 0x0021: *ethertype = ETHERTYPE_IPV4; break;
-            case 0x0057: *ethertype = ETHERTYPE_IPV6; break;
-            default: return DECODE_NOT_IP;
-            }
+            if (ppp_protocol(rd16(d + *off + 6), ethertype) != DECODE_OK)
+                return DECODE_NOT_IP;
             *off += 8;
             return DECODE_OK;
         case ETHERTYPE_IPV4:
@@ -102,19 +105,41 @@ static enum decode_status decode_link(const uint8_t *d, uint32_t len, uint32_t l
 {
     switch (link_type) {
     case DLT_EN10MB:
-        return decode_ethernet(d, len, off, ethertype, pv);
+        if (len < 14)
+            return DECODE_TRUNCATED;
+        pv->dst_mac = d;
+        pv->src_mac = d + 6;
+        *ethertype = rd16(d + 12);
+        *off = 14;
+        return decode_ethertype_chain(d, len, off, ethertype, pv);
     case DLT_LINUX_SLL:
         if (len < 16)
             return DECODE_TRUNCATED;
         *ethertype = rd16(d + 14);
         *off = 16;
-        break;
+        return decode_ethertype_chain(d, len, off, ethertype, pv);
     case DLT_LINUX_SLL2:
         if (len < 20)
             return DECODE_TRUNCATED;
         *ethertype = rd16(d);
         *off = 20;
+        return decode_ethertype_chain(d, len, off, ethertype, pv);
+    case DLT_C_HDLC: /* address, control, then an ethertype */
+        if (len < 4)
+            return DECODE_TRUNCATED;
+        *ethertype = rd16(d + 2);
+        *off = 4;
+        return decode_ethertype_chain(d, len, off, ethertype, pv);
+    case DLT_PPP: { /* address 0xff and control 0x03 may be left out */
+        uint32_t at = len >= 2 && d[0] == 0xff && d[1] == 0x03 ? 2 : 0;
+        if (len < at + 2)
+            return DECODE_TRUNCATED;
+        *off = at + 2;
+        enum decode_status st = ppp_protocol(rd16(d + at), ethertype);
+        if (st != DECODE_OK)
+            return st;
         break;
+    }
     case DLT_NULL:
     case DLT_LOOP: {
         if (len < 4)

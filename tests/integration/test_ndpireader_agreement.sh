@@ -47,7 +47,7 @@ for f in "${files[@]}"; do
     cases+=(--case "$tag" "$out.flows" "$out.csv")
 done
 
-for e in "${errors[@]}"; do say "note: flowsensed refused $e"; done
+for e in "${errors[@]}"; do say "flowsensed failed on $e"; done
 python3 "$ROOT/tests/lib/compare_ndpi.py" --exceptions "$ROOT/tests/ndpi-exceptions.tsv" \
     --min-agreement "${MIN_AGREEMENT:-99}" ${VERBOSE_MISSING:+--verbose-missing} "${cases[@]}"
 rc=$?
@@ -55,5 +55,6 @@ if ((${#crashes[@]} > 0)); then
     printf '  %s\n' "${crashes[@]}"
     fail "flowsensed crashed, hung or wrote invalid output on ${#crashes[@]} capture(s) (above)"
 fi
+((${#errors[@]} == 0)) || fail "flowsensed exited non-zero on ${#errors[@]} capture(s) (above)"
 ((rc == 0)) || fail "flowsense and ndpiReader disagree (see above)"
 say "ok: ${#files[@]} captures compared"

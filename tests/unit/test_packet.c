@@ -179,6 +179,30 @@ static void test_linux_cooked_and_null(void **state)
     assert_int_equal(pv.src_port, 1234);
 }
 
+static void test_cisco_hdlc_mpls_and_ppp(void **state)
+{
+    (void)state;
+    uint8_t eth[128], hdlc[128], ppp[128];
+    struct packet_view pv;
+    uint32_t len = build_v4(eth, 0, A, B, 6, 63535, 179, 0);
+    uint32_t ip_len = len - 14;
+
+    /* Cisco HDLC, MPLS ethertype, one label with bottom-of-stack set. */
+    memcpy(hdlc, "\x0f\x00\x88\x47" "\x00\x01\x01\x40", 8);
+    memcpy(hdlc + 8, eth + 14, ip_len);
+    assert_int_equal(packet_decode(hdlc, 8 + ip_len, DLT_C_HDLC, &pv), DECODE_OK);
+    assert_int_equal(pv.dst_port, 179);
+    assert_int_equal(pv.ip_version, 4);
+    /* PPP with and without the address/control bytes. */
+    memcpy(ppp, "\xff\x03\x00\x21", 4);
+    memcpy(ppp + 4, eth + 14, ip_len);
+    assert_int_equal(packet_decode(ppp, 4 + ip_len, DLT_PPP, &pv), DECODE_OK);
+    assert_int_equal(pv.src_port, 63535);
+    assert_int_equal(packet_decode(ppp + 2, 2 + ip_len, DLT_PPP, &pv), DECODE_OK);
+    ppp[3] = 0x2b; /* IPX: not IP */
+    assert_int_equal(packet_decode(ppp, 4 + ip_len, DLT_PPP, &pv), DECODE_NOT_IP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_not_ip_and_unknown_link),
         cmocka_unit_test(test_ipv6_extension_headers_udp),
         cmocka_unit_test(test_linux_cooked_and_null),
+        cmocka_unit_test(test_cisco_hdlc_mpls_and_ppp),
     };
     return cmocka_run_group_tests_name("packet", tests, NULL, NULL);
 }
