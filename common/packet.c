@@ -22,6 +22,7 @@ static const char *const status_names[DECODE_STATUS_COUNT] = {
     [DECODE_TRUNCATED] = "truncated",
     [DECODE_BAD_IP] = "bad_ip",
     [DECODE_BAD_L4] = "bad_l4",
+    [DECODE_BAD_IP_LENGTH] = "bad_ip_length",
 };
 
 const char *decode_status_name(enum decode_status s)
@@ -191,6 +192,7 @@ static enum decode_status decode_ipv4(const uint8_t *ip, uint32_t len, uint32_t 
     /* Ethernet padding follows short datagrams: cut at the IP length. */
     if (total < len)
         pv->l3_len = total;
+    pv->ip_end = total;
     uint16_t frag = rd16(ip + 6);
     pv->fragment = (frag & 0x3fff) != 0;
     pv->later_fragment = (frag & 0x1fff) != 0;
@@ -212,6 +214,7 @@ static enum decode_status decode_ipv6(const uint8_t *ip, uint32_t len, uint32_t 
     uint32_t total = 40u + rd16(ip + 4);
     if (total < len)
         pv->l3_len = len = total;
+    pv->ip_end = total;
     pv->ip_version = 6;
     memcpy(pv->src_ip, ip + 8, 16);
     memcpy(pv->dst_ip, ip + 24, 16);
@@ -298,7 +301,18 @@ enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t lin
         return st;
     if (l4off > pv->l3_len)
         return DECODE_TRUNCATED;
+    pv->ip_end += off;
     return decode_l4(pv->l3 + l4off, pv->l3_len - l4off, pv);
+}
+
+enum decode_status packet_decode_frame(const uint8_t *data, uint32_t cap_len, uint32_t wire_len,
+                                       uint32_t link_type, struct packet_view *pv)
+{
+    enum decode_status st = packet_decode(data, cap_len, link_type, pv);
+
+    if (st == DECODE_OK && pv->ip_end > wire_len)
+        return DECODE_BAD_IP_LENGTH;
+    return st;
 }
 
 static uint32_t mix32(uint32_t h)

@@ -15,6 +15,7 @@ enum decode_status {
     DECODE_TRUNCATED,        /* captured bytes end inside a header */
     DECODE_BAD_IP,           /* bad version, header length or total length */
     DECODE_BAD_L4,           /* bad TCP data offset */
+    DECODE_BAD_IP_LENGTH,    /* the IP length runs past the end of the frame on the wire */
     DECODE_STATUS_COUNT
 };
 
@@ -32,6 +33,7 @@ struct packet_view {
     uint8_t tcp_flags;
     bool fragment;         /* part of a fragmented datagram */
     bool later_fragment;   /* not the first fragment: no L4 header */
+    uint32_t ip_end;       /* frame offset where the IP header says the datagram ends */
 };
 
 #define TCP_FIN 0x01
@@ -41,6 +43,12 @@ struct packet_view {
 
 enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t link_type,
                                  struct packet_view *pv);
+
+/* packet_decode() for a frame of wire_len bytes captured as cap_len:
+ * also refuses a datagram whose IP length runs past the frame's end (a
+ * frame cut on the wire, not by the capture's snap length). */
+enum decode_status packet_decode_frame(const uint8_t *data, uint32_t cap_len, uint32_t wire_len,
+                                       uint32_t link_type, struct packet_view *pv);
 
 /* Symmetric: equal for both directions of a flow.  Ports are left out so
  * every fragment of a datagram (only the first has ports) reaches the

@@ -131,7 +131,8 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         w->counters.decode_errors[DECODE_UNSUPPORTED_LINK]++;
         return;
     }
-    enum decode_status st = packet_decode(rec->data, rec->cap_len, rec->link_type, &pv);
+    enum decode_status st =
+        packet_decode_frame(rec->data, rec->cap_len, rec->wire_len, rec->link_type, &pv);
     if (st != DECODE_OK) {
         w->counters.decode_errors[st]++;
         return;

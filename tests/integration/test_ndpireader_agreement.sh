@@ -29,8 +29,7 @@ for f in "${files[@]}"; do
     [[ $f == "$SHARED_PCAP"/* ]] && tag=shared/$name || tag=tests/$name
     out=$TMP/${tag//\//_}
     # shellcheck disable=SC2086
-    if ! timeout 120 ndpiReader -i "$f" -C "$out.csv" -q ${NDPIREADER_ARGS:-} \
-            >"$out.ndpi.log" 2>&1 || [[ ! -f $out.csv ]]; then
+    if ! timeout 120 ndpiReader -i "$f" -v 2 ${NDPIREADER_ARGS:-} >"$out.ndpi.txt" 2>"$out.ndpi.log"; then
         say "note: ndpiReader cannot read $tag; left out: $(tail -n 1 "$out.ndpi.log")"
         continue
     fi
@@ -44,7 +43,7 @@ for f in "${files[@]}"; do
     # A bad line must not hide the comparison of the rest.
     jq -c 'select(.type == "flow")' "$out.ndjson" >"$out.flows" 2>"$out.jq" \
         || crashes+=("$tag: stdout is not JSON: $(head -n 1 "$out.jq")")
-    cases+=(--case "$tag" "$out.flows" "$out.csv")
+    cases+=(--case "$tag" "$out.flows" "$out.ndpi.txt")
 done
 
 for e in "${errors[@]}"; do say "flowsensed failed on $e"; done

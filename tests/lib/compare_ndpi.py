@@ -4,8 +4,9 @@
   compare_ndpi.py [--exceptions TSV] [--min-agreement PCT] \
       --case NAME OURS.ndjson NDPI.csv [--case ...]
 
-OURS.ndjson: flowsensed --stdout output for capture NAME; NDPI.csv: the
-file `ndpiReader -i NAME -C NDPI.csv -q` wrote.  Flows are matched by IP
+OURS.ndjson: flowsensed --stdout output for capture NAME; NDPI: the text
+of `ndpiReader -i NAME -v 2` (every flow, undetected ones included), or a
+.csv file written by `ndpiReader -C` (detected flows only).  Flows are matched by IP
 protocol and the unordered pair of (address, port) endpoints; where one
 side has several flows with the same tuple they are paired in order of
 first packet.  Our name is detected_protocol_name, plus "." and the tag of
@@ -18,8 +19,9 @@ Exceptions (TSV, '#' comments): file, flow tuple, ours, theirs, reason;
 "*" in any of the first four columns matches anything.  An excused
 disagreement counts as agreement.  A flow only ndpiReader reports is a
 disagreement with our side written "-"; a flow only we report is counted
-but not held against us (ndpiReader's CSV leaves out the flows it dropped
-as idle, e.g. most of synscan.pcap).  Fails (exit 1) when an unexcused
+but not held against us: flowsense ends idle flows after ttl_idle_flow
+(30 s, netifyd's default), so a tuple that pauses longer becomes several
+flows where ndpiReader keeps one.  Fails (exit 1) when an unexcused
 disagreement exists, when overall agreement is below --min-agreement, or
 when no flow could be matched at all.
 """
@@ -112,6 +114,41 @@ def load_ndpi(path):
                            endpoint(row[col["dst_ip"]], row[col["dst_port"]]))
             flows.setdefault(key, []).append((float(row[col["first_seen"]]),
                                               row[col["ndpi_proto"]]))
+    return flows
+
+
+# How ndpiReader -v 2 names IP protocols (ipProto2Name); others are numbers.
+NDPI_PROTO_NUMBERS = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "IGMP": 2, "EGP": 8,
+                      "GRE": 47, "ESP": 50, "AH": 51, "OSPF": 89, "PIM": 103, "VRRP": 112,
+                      "SCTP": 132}
+FLOW_LINE_RE = re.compile(r"^\s+\d+\s+(\S+)\s+(\S+)\s+<?->\s+(\S+)\s")
+PROTO_RE = re.compile(r"\[proto: [0-9.]+/([^\]]+)\]")
+
+
+def split_endpoint(text):
+    address, _, port = text.rpartition(":")
+    return endpoint(address.strip("[]"), port)
+
+
+def load_ndpi_text(path):
+    """Returns {key: [(order, ndpi_proto), ...]} from `ndpiReader -v 2` output,
+    which lists every flow, the undetected ones included (its CSV leaves
+    those out)."""
+    flows = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f):
+            m = FLOW_LINE_RE.match(line)
+            p = PROTO_RE.search(line)
+            if not m or not p:
+                continue
+            name = m.group(1)
+            proto = NDPI_PROTO_NUMBERS.get(name.upper())
+            if proto is None:
+                if not name.isdigit():
+                    continue
+                proto = int(name)
+            key = flow_key(proto, split_endpoint(m.group(2)), split_endpoint(m.group(3)))
+            flows.setdefault(key, []).append((n, p.group(1)))
     return flows
 
 
@@ -217,7 +254,8 @@ def main():
     total = Tally()
     disagreements = []
     for name, ours_path, ndpi_path in args.case:
-        tally = compare(name, load_ours(ours_path), load_ndpi(ndpi_path), rules,
+        theirs = load_ndpi(ndpi_path) if ndpi_path.endswith(".csv") else load_ndpi_text(ndpi_path)
+        tally = compare(name, load_ours(ours_path), theirs, rules,
                         disagreements, args.verbose_missing)
         print("  %-44s %s" % (name, tally))
         total.add(tally)

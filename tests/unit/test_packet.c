@@ -203,6 +203,23 @@ static void test_cisco_hdlc_mpls_and_ppp(void **state)
     assert_int_equal(packet_decode(ppp, 4 + ip_len, DLT_PPP, &pv), DECODE_NOT_IP);
 }
 
+static void test_ip_length_beyond_the_wire(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    struct packet_view pv;
+    uint32_t len = build_v4(buf, 0, A, B, 17, 1000, 53, 0);
+
+    /* Cut by the snap length: the frame was whole on the wire. */
+    assert_int_equal(packet_decode_frame(buf, len - 4, len, DLT_EN10MB, &pv), DECODE_OK);
+    /* Cut on the wire: the IP header claims more than the frame held. */
+    assert_int_equal(packet_decode_frame(buf, len - 4, len - 4, DLT_EN10MB, &pv),
+                     DECODE_BAD_IP_LENGTH);
+    /* Ethernet padding after a short datagram is fine. */
+    assert_int_equal(packet_decode_frame(buf, len + 6, len + 6, DLT_EN10MB, &pv), DECODE_OK);
+    assert_int_equal(pv.ip_end, len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_extension_headers_udp),
         cmocka_unit_test(test_linux_cooked_and_null),
         cmocka_unit_test(test_cisco_hdlc_mpls_and_ppp),
+        cmocka_unit_test(test_ip_length_beyond_the_wire),
     };
     return cmocka_run_group_tests_name("packet", tests, NULL, NULL);
 }
