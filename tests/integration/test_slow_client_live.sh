@@ -8,10 +8,10 @@ require_built
 require_root "live capture on lo"
 require_cmd python3 jq tcpreplay
 fs_setup
-FLOWS=5000
+FLOWS=10000
 
 python3 "$ROOT/tests/lib/gen_dns_pcap.py" "$TMP/dns.pcap" "$FLOWS" || fail "cannot generate the capture"
-fs_start -i lo -w 2 --listen "unix:$TMP/s.sock" --update-interval 1 --client-queue 1048576
+fs_start -i lo -w 2 --listen "unix:$TMP/s.sock" --update-interval 1 --client-queue 4194304
 python3 "$ROOT/tests/lib/slow_client.py" "unix:$TMP/s.sock" "$TMP/good.ndjson" --timeout 120 \
     >"$TMP/summary.json" 2>"$TMP/slow.err" &
 client=$!
@@ -19,7 +19,7 @@ track_pid "$client"
 wait_until 10 grep -qs '"type":"agent_status"' "$TMP/good.ndjson.raw" \
     || fail "the reading client got no agent_status within 10 s"
 
-tcpreplay -q -i lo --pps 5000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 || fail "tcpreplay failed: $(tail -n 3 "$TMP/tcpreplay.out")"
+tcpreplay -q -i lo --pps 10000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 || fail "tcpreplay failed: $(tail -n 3 "$TMP/tcpreplay.out")"
 dropped() { grep -qs '"dropped_slow":[1-9]' "$TMP/good.ndjson.raw"; }
 wait_until 20 dropped || fail "no agent_status reports the stalled client as dropped within 20 s"
 
