@@ -50,7 +50,7 @@ void broker_begin_drain(struct broker *b, const char *why)
 {
     if (b->phase != BROKER_RUNNING)
         return;
-    log_info("%s: reading the %u open worker channel(s) to their end", why, b->workers_open);
+    log_debug("%s: reading the %u open worker channel(s) to their end", why, b->workers_open);
     b->phase = BROKER_DRAINING;
     /* Capture has stopped: from here the records are a finite tail (the
      * purges of every open flow), which a reading client must get whole. */
@@ -61,7 +61,7 @@ void broker_begin_flush(struct broker *b, int seconds, const char *why)
 {
     if (b->phase == BROKER_FLUSHING)
         return;
-    log_info("%s: sending what %u client(s) still have queued (at most %d s)", why,
+    log_debug("%s: sending what %u client(s) still have queued (at most %d s)", why,
              b->clients.connected, seconds);
     b->phase = BROKER_FLUSHING;
     clock_gettime(CLOCK_MONOTONIC, &b->flush_deadline);

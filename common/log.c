@@ -15,11 +15,6 @@ void log_init(const char *process_name, int debug)
     log_debug_on = debug;
 }
 
-int log_debug_enabled(void)
-{
-    return log_debug_on;
-}
-
 static void log_vwrite(const char *level, int with_errno, int saved_errno,
                        const char *fmt, va_list ap)
 {

@@ -7,7 +7,6 @@
 #include <stdarg.h>
 
 void log_init(const char *process_name, int debug);
-int log_debug_enabled(void);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -93,13 +93,6 @@ void ring_detach(struct ring *r)
     r->sh = NULL;
 }
 
-uint32_t ring_free_bytes(const struct ring *r)
-{
-    uint32_t tail = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
-
-    return r->sh->data_size - (r->local_pos - tail);
-}
-
 static void eventfd_signal(int fd)
 {
     uint64_t one = 1;

@@ -99,7 +99,6 @@ struct ring_record *ring_reserve(struct ring *r, uint32_t cap_len);
 void ring_publish(struct ring *r);
 /* Blocks up to timeout_ms for the consumer to free space. */
 void ring_wait_space(struct ring *r, int timeout_ms);
-uint32_t ring_free_bytes(const struct ring *r);
 
 /* Consumer.  ring_peek returns the next record or NULL when empty.  A
  * record that fails validation resets the ring (everything in it is

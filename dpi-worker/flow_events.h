@@ -24,6 +24,6 @@ void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
 struct flow_table;
 void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
                         const struct flow_table *t, const struct worker_counters *c,
-                        uint64_t ring_corrupt);
+                        uint64_t ndpi_flows, uint64_t ring_corrupt);
 
 #endif

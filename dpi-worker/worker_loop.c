@@ -44,6 +44,13 @@ static void expire_list(struct worker *w, enum flow_list list, uint64_t ttl_ms,
         purge(w, f, reason);
 }
 
+static void send_worker_stats(struct worker *w)
+{
+    event_worker_stats(&w->events, w->opts, &w->flows, &w->counters,
+                       w->detector.ndpi_flows_live,
+                       atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
+}
+
 static void send_status(struct worker *w)
 {
     /* Lists are in last-seen order: walk back from the newest until the
@@ -56,8 +63,7 @@ static void send_status(struct worker *w)
                 f->status_packets = f->packets[0] + f->packets[1];
                 event_flow_status(&w->events, w->opts, f);
             }
-    event_worker_stats(&w->events, w->opts, &w->flows, &w->counters,
-                       atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
+    send_worker_stats(w);
     w->status_since_ms = w->now_ms;
 }
 
@@ -174,8 +180,7 @@ void worker_purge_all(struct worker *w, const char *reason)
     for (int list = LIST_OTHER; list <= LIST_TCP; list++)
         while ((f = flow_table_oldest(&w->flows, (enum flow_list)list)) != NULL)
             purge(w, f, reason);
-    event_worker_stats(&w->events, w->opts, &w->flows, &w->counters,
-                       atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
+    send_worker_stats(w);
 }
 
 void worker_run(struct worker *w)
