@@ -292,16 +292,36 @@ static size_t put_u16_escape(char *dst, uint32_t unit)
     return 6;
 }
 
+/* Length of the ASCII prefix of s, eight bytes at a time: records are
+ * almost all ASCII, and this pass runs over every byte of the stream. */
+static size_t ascii_run(const unsigned char *s, size_t len)
+{
+    size_t n = 0;
+    uint64_t word;
+
+    while (len - n >= 8) {
+        memcpy(&word, s + n, 8);
+        if (word & 0x8080808080808080ull)
+            break;
+        n += 8;
+    }
+    while (n < len && s[n] < 0x80)
+        n++;
+    return n;
+}
+
 size_t json_ascii_rewrite(char *dst, const char *src, size_t len)
 {
     const unsigned char *s = (const unsigned char *)src;
     size_t in = 0, out = 0;
 
     while (in < len) {
-        if (s[in] < 0x80) {
-            dst[out++] = (char)s[in++];
-            continue;
-        }
+        size_t run = ascii_run(s + in, len - in);
+        memcpy(dst + out, s + in, run);
+        in += run;
+        out += run;
+        if (in == len)
+            break;
         uint32_t cp;
         in += utf8_decode(s + in, len - in, &cp);
         if (cp < 0x10000) {

@@ -52,12 +52,24 @@ void flow_digest(uint8_t digest[20], const struct flow_key *key, const char *int
 
 uint32_t flow_key_hash(const struct flow_key *key)
 {
-    /* FNV-1a over the key bytes; the key has no uninitialised padding
-     * (flow_key_from_packet zeroes it). */
+    /* Word at a time over the key, which has no uninitialised padding
+     * (flow_key_from_packet zeroes it); runs once per packet. */
+    _Static_assert(sizeof(struct flow_key) % 4 == 0, "flow key is whole 32-bit words");
     const uint8_t *p = (const uint8_t *)key;
-    uint32_t h = 2166136261u;
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    size_t i = 0;
 
-    for (size_t i = 0; i < sizeof(*key); i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
+    for (; i + 8 <= sizeof(*key); i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    for (; i < sizeof(*key); i += 4) {
+        uint32_t w;
+        memcpy(&w, p + i, 4);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+    }
+    return (uint32_t)(h ^ (h >> 32));
 }
