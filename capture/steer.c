@@ -76,6 +76,8 @@ bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t 
     rec->link_type = (uint32_t)link_type;
     memcpy(rec->data, data, cap_len);
     commit(w);
+    if (ts_ns > st->last_packet_ns)
+        st->last_packet_ns = ts_ns;
     st->stats.packets++;
     st->stats.bytes += wire_len;
     return true;
@@ -117,11 +119,14 @@ void steer_publish_all(struct steer *st)
 
 void steer_end(struct steer *st)
 {
+    /* Every worker ends at the same time: the latest the input reached. */
+    uint64_t end_ns = st->last_packet_ns > st->last_tick_ns ? st->last_packet_ns : st->last_tick_ns;
+
     steer_publish_all(st);
     st->ending = true;
     for (int i = 0; i < st->pipeline->n_workers; i++) {
         struct worker_link *w = &st->pipeline->workers[i];
-        put_control(st, w, RING_END, st->last_tick_ns, true);
+        put_control(st, w, RING_END, end_ns, true);
         if (st->end_wait_slices > END_WAIT_SLICES)
             log_warnx("worker %d does not drain its ring; its end marker is lost", i);
     }

@@ -27,6 +27,7 @@ struct steer {
     steer_wait_fn wait_hook;
     void *wait_ctx;
     uint64_t last_tick_ns;    /* packet time of the last tick sent */
+    uint64_t last_packet_ns;  /* latest packet time seen */
     bool ending;              /* steer_end() is running */
     unsigned end_wait_slices;
     struct steer_stats stats;

@@ -13,12 +13,12 @@
 
 volatile int worker_stop_requested;
 
-static void finish_detection(struct worker *w, struct flow *f)
+static void finish_detection(struct worker *w, struct flow *f, uint64_t at_ms)
 {
     struct flow_metadata m;
 
     detector_metadata(&w->detector, f, &m);
-    f->detected_at_ms = w->now_ms;
+    f->detected_at_ms = at_ms;
     event_flow(&w->events, w->opts, f, &m);
     detector_flow_release(&w->detector, f);
     f->state = FLOW_DETECTED;
@@ -28,20 +28,39 @@ static void purge(struct worker *w, struct flow *f, const char *reason)
 {
     if (f->state == FLOW_DETECTING) {
         detector_give_up(&w->detector, f);
-        finish_detection(w, f);
+        finish_detection(w, f, w->now_ms);
     }
     event_flow_purge(&w->events, w->opts, f, reason);
     w->counters.flows_purged++;
     flow_table_remove(&w->flows, f);
 }
 
-static void expire_list(struct worker *w, enum flow_list list, uint64_t ttl_ms,
+static uint64_t floor_to(uint64_t t, uint64_t step) { return t / step * step; }
+static uint64_t ceil_to(uint64_t t, uint64_t step) { return (t + step - 1) / step * step; }
+
+/* Purges the flows of a list whose expiry falls at or before `until`.
+ * Expiry happens on whole seconds of packet time, and each record is
+ * stamped with its flow's own expiry second, not with the time this
+ * worker happened to notice it: so the records of a replay do not depend
+ * on how many workers share the traffic. */
+static void expire_list(struct worker *w, enum flow_list list, uint64_t ttl_ms, uint64_t until,
                         const char *reason)
 {
     struct flow *f;
+    uint64_t due;
 
-    while ((f = flow_table_oldest(&w->flows, list)) != NULL && f->last_seen_ms + ttl_ms <= w->now_ms)
+    while ((f = flow_table_oldest(&w->flows, list)) != NULL &&
+           (due = ceil_to(f->last_seen_ms + ttl_ms, SWEEP_INTERVAL_MS)) <= until) {
+        w->now_ms = due;
         purge(w, f, reason);
+    }
+}
+
+static void expire_flows(struct worker *w, uint64_t until)
+{
+    expire_list(w, LIST_OTHER, (uint64_t)w->opts->ttl_idle_flow * 1000, until, "expired");
+    expire_list(w, LIST_TCP, (uint64_t)w->opts->ttl_idle_tcp_flow * 1000, until, "expired");
+    expire_list(w, LIST_CLOSED, CLOSE_LINGER_MS, until, "closed");
 }
 
 static void send_worker_stats(struct worker *w)
@@ -64,41 +83,49 @@ static void send_status(struct worker *w)
                 event_flow_status(&w->events, w->opts, f);
             }
     send_worker_stats(w);
-    w->status_since_ms = w->now_ms;
 }
 
-/* Runs the timers that packet time has reached. */
+/* Runs the timers that packet time has reached, before the record at
+ * ts_ms is handled.  Timers fire on absolute boundaries (whole seconds
+ * for expiry, multiples of update_interval for flow_status), so every
+ * worker fires them at the same packet times. */
 static void advance_clock(struct worker *w, uint64_t ts_ms)
 {
+    uint64_t interval = (uint64_t)w->opts->update_interval * 1000;
+
     if (ts_ms <= w->now_ms)
         return;
     if (w->now_ms == 0) {
-        w->next_sweep_ms = ts_ms + SWEEP_INTERVAL_MS;
-        w->next_status_ms = ts_ms + (uint64_t)w->opts->update_interval * 1000;
-        w->status_since_ms = ts_ms;
+        w->status_since_ms = floor_to(ts_ms, interval);
+        w->next_status_ms = w->status_since_ms + interval;
+    }
+    if (ts_ms >= w->next_status_ms) {
+        uint64_t at = w->next_status_ms;
+        expire_flows(w, at);
+        w->now_ms = at;
+        send_status(w);
+        w->status_since_ms = at;
+        /* Later boundaries up to ts_ms saw no record of this worker, so no
+         * flow was active in them: skip them (time may jump by years). */
+        w->next_status_ms = floor_to(ts_ms, interval) + interval;
+    }
+    uint64_t second = floor_to(ts_ms, SWEEP_INTERVAL_MS);
+    if (second > w->swept_ms) {
+        expire_flows(w, second);
+        w->swept_ms = second;
     }
     w->now_ms = ts_ms;
-    if (w->now_ms >= w->next_sweep_ms) {
-        w->next_sweep_ms = w->now_ms + SWEEP_INTERVAL_MS;
-        expire_list(w, LIST_OTHER, (uint64_t)w->opts->ttl_idle_flow * 1000, "expired");
-        expire_list(w, LIST_TCP, (uint64_t)w->opts->ttl_idle_tcp_flow * 1000, "expired");
-        expire_list(w, LIST_CLOSED, CLOSE_LINGER_MS, "closed");
-    }
-    if (w->now_ms >= w->next_status_ms) {
-        w->next_status_ms = w->now_ms + (uint64_t)w->opts->update_interval * 1000;
-        send_status(w);
-    }
 }
 
 static struct flow *flow_start(struct worker *w, const struct flow_key *key, uint32_t hash,
-                               const struct packet_view *pv, int dir)
+                               const struct packet_view *pv, int dir, uint64_t ts_ms)
 {
     struct flow *f = flow_table_add(&w->flows, key, hash);
 
     if (f == NULL)
         return NULL;
     flow_digest(f->digest, key, w->opts->interfaces[key->interface].name);
-    f->first_seen_ms = f->last_seen_ms = w->now_ms;
+    f->first_seen_ms = f->last_seen_ms = ts_ms;
     /* A SYN-ACK seen first was sent by the responder. */
     bool syn_ack = (pv->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
     f->origin = (uint8_t)(syn_ack ? !dir : dir);
@@ -113,7 +140,7 @@ static struct flow *flow_start(struct worker *w, const struct flow_key *key, uin
 }
 
 static void track_tcp_close(struct worker *w, struct flow *f, const struct packet_view *pv,
-                            int dir)
+                            int dir, uint64_t ts_ms)
 {
     if (f->key.ip_protocol != 6 || f->closed_at_ms)
         return;
@@ -122,7 +149,7 @@ static void track_tcp_close(struct worker *w, struct flow *f, const struct packe
     if (pv->tcp_flags & TCP_RST)
         f->rst_seen = true;
     if (f->fin_seen == 3 || f->rst_seen)
-        flow_table_mark_closed(&w->flows, f, w->now_ms);
+        flow_table_mark_closed(&w->flows, f, ts_ms);
 }
 
 static void handle_packet(struct worker *w, const struct ring_record *rec)
@@ -130,6 +157,10 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
     struct packet_view pv;
     struct flow_key key;
     int dir;
+    /* A flow's times come from its own packets, not from this worker's
+     * clock (which other flows' packets move): a capture with time going
+     * backwards still gives the same records for any number of workers. */
+    uint64_t ts_ms = rec->ts_ns / 1000000;
 
     w->counters.packets++;
     w->counters.bytes += rec->wire_len;
@@ -150,17 +181,18 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
     flow_key_from_packet(&key, &pv, rec->interface, &dir);
     uint32_t hash = flow_key_hash(&key);
     struct flow *f = flow_table_find(&w->flows, &key, hash);
-    if (f == NULL && (f = flow_start(w, &key, hash, &pv, dir)) == NULL)
+    if (f == NULL && (f = flow_start(w, &key, hash, &pv, dir, ts_ms)) == NULL)
         return;
-    f->last_seen_ms = w->now_ms;
+    if (ts_ms > f->last_seen_ms)
+        f->last_seen_ms = ts_ms;
     f->bytes[dir] += rec->wire_len;
     f->packets[dir]++;
     if (pv.src_mac)
         memcpy(f->mac[dir], pv.src_mac, 6);
     flow_table_touch(&w->flows, f);
-    track_tcp_close(w, f, &pv, dir);
-    if (f->state == FLOW_DETECTING && detector_process(&w->detector, f, &pv, w->now_ms))
-        finish_detection(w, f);
+    track_tcp_close(w, f, &pv, dir, ts_ms);
+    if (f->state == FLOW_DETECTING && detector_process(&w->detector, f, &pv, ts_ms))
+        finish_detection(w, f, f->last_seen_ms);
 }
 
 void worker_handle_record(struct worker *w, const struct ring_record *rec)
@@ -191,6 +223,9 @@ void worker_run(struct worker *w)
     while (!worker_stop_requested) {
         while ((rec = ring_peek(&w->ring)) != NULL) {
             if (rec->kind == RING_END) {
+                /* The end record carries the input's last time: flows
+                 * still open are purged at that time in every worker. */
+                advance_clock(w, rec->ts_ns / 1000000);
                 ring_pop(&w->ring);
                 ring_release(&w->ring);
                 worker_purge_all(w, "terminated");

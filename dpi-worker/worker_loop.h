@@ -19,8 +19,8 @@ struct worker {
     struct detector detector;
     struct worker_counters counters;
     uint64_t now_ms;           /* packet time */
-    uint64_t next_sweep_ms;
     uint64_t next_status_ms;
+    uint64_t swept_ms;         /* expiry has run up to this second */
     uint64_t status_since_ms;  /* start of the current status interval */
 };
 
