@@ -1,8 +1,8 @@
 #include "options.h"
 
 #include "fdmap.h"
+#include "number.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +31,9 @@ static const struct option long_options[] = {
 static int parse_range(const char *name, const char *text, unsigned min, unsigned max,
                        unsigned *value, char *err, size_t errlen)
 {
-    char *end;
+    unsigned long v;
 
-    errno = 0;
-    unsigned long v = strtoul(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max) {
+    if (parse_unsigned(text, min, max, &v) != 0) {
         snprintf(err, errlen, "--%s: '%s' is not a number from %u to %u", name, text, min, max);
         return -1;
     }

@@ -1,9 +1,9 @@
 #include "options.h"
 
 #include "log.h"
+#include "number.h"
 #include "ring.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,16 +39,14 @@ static void usage(FILE *out)
             "  -u USER       unprivileged user for all processes (default " DEFAULT_USER ")\n");
 }
 
-static long parse_number(const char *opt, const char *value, long min, long max)
+static unsigned long parse_number(const char *opt, const char *value, unsigned long min,
+                                  unsigned long max)
 {
-    char *end;
-    long n;
+    unsigned long n;
 
-    errno = 0;
-    n = strtol(value, &end, 10);
-    if (errno || end == value || *end != '\0' || n < min || n > max) {
-        fprintf(stderr, "flowsensed: %s: '%s' is not a number from %ld to %ld\n", opt,
-                value, min, max);
+    if (parse_unsigned(value, min, max, &n) != 0) {
+        fprintf(stderr, "flowsensed: %s: '%s' is not a number from %lu to %lu\n", opt, value,
+                min, max);
         exit(2);
     }
     return n;

@@ -1,8 +1,8 @@
 #include "options.h"
 
 #include "log.h"
+#include "number.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +11,9 @@ enum { OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, O
 
 static unsigned number(const char *opt, const char *v, unsigned min, unsigned max)
 {
-    char *end;
+    unsigned long n;
 
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max)
+    if (parse_unsigned(v, min, max, &n) != 0)
         fatalx("%s: '%s' is not a number from %u to %u", opt, v, min, max);
     return (unsigned)n;
 }
