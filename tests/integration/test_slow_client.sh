@@ -20,18 +20,11 @@ say "reference run: $ref_flows flow records, $(wc -c <"$TMP/ref.ndjson") bytes o
 ((ref_flows >= FLOWS * 9 / 10)) || fail "reference run reported $ref_flows flows of $FLOWS generated"
 
 fs_start -r "$TMP/many.pcap" --listen "unix:$TMP/x.sock" --wait-for-client -w 2
-python3 "$ROOT/tests/lib/slow_client.py" "unix:$TMP/x.sock" "$TMP/good.ndjson" --timeout 300 \
-    >"$TMP/summary.json" 2>"$TMP/slow.err" &
-client=$!
-track_pid "$client"
+start_slow_clients "unix:$TMP/x.sock" "$TMP/good.ndjson"
 fs_wait 300 || fail "flowsensed did not finish within 300 s with a stalled client"
 [[ $FS_RC == 0 ]] || fail "flowsensed exited $FS_RC, expected 0"
 assert_no_leftovers
-wait_until 30 eval '! kill -0 $client 2>/dev/null' || fail "the clients did not finish"
-wait "$client"; rc=$?
-cat "$TMP/slow.err"
-say "clients: $(cat "$TMP/summary.json")"
-[[ $rc == 0 ]] || fail "the reading client's stream failed (exit $rc)"
+finish_slow_clients
 
 good_flows=$(count_type "$TMP/good.ndjson" flow)
 good_bytes=$(wc -c <"$TMP/good.ndjson")

@@ -12,10 +12,7 @@ FLOWS=10000
 
 python3 "$ROOT/tests/lib/gen_dns_pcap.py" "$TMP/dns.pcap" "$FLOWS" || fail "cannot generate the capture"
 fs_start -i lo -w 2 --listen "unix:$TMP/s.sock" --update-interval 1 --client-queue 4194304
-python3 "$ROOT/tests/lib/slow_client.py" "unix:$TMP/s.sock" "$TMP/good.ndjson" --timeout 120 \
-    >"$TMP/summary.json" 2>"$TMP/slow.err" &
-client=$!
-track_pid "$client"
+start_slow_clients "unix:$TMP/s.sock" "$TMP/good.ndjson"
 wait_until 10 grep -qs '"type":"agent_status"' "$TMP/good.ndjson.raw" \
     || fail "the reading client got no agent_status within 10 s"
 
@@ -23,15 +20,11 @@ tcpreplay -q -i lo --pps 10000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 || fai
 dropped() { grep -qs '"dropped_slow":[1-9]' "$TMP/good.ndjson.raw"; }
 wait_until 20 dropped || fail "no agent_status reports the stalled client as dropped within 20 s"
 
-fs_wait_stop() { kill -TERM "$FS_PID"; fs_wait 20 || fail "flowsensed did not exit within 20 s of SIGTERM"; }
-fs_wait_stop
+kill -TERM "$FS_PID"
+fs_wait 20 || fail "flowsensed did not exit within 20 s of SIGTERM"
 [[ $FS_RC == 0 ]] || fail "flowsensed exited $FS_RC after SIGTERM"
 assert_no_leftovers
-wait_until 30 eval '! kill -0 $client 2>/dev/null' || fail "the clients did not finish"
-wait "$client"; rc=$?
-cat "$TMP/slow.err"
-say "clients: $(cat "$TMP/summary.json")"
-[[ $rc == 0 ]] || fail "the reading client's stream failed (exit $rc)"
+finish_slow_clients
 
 final=$(jq -c 'select(.type == "agent_status")' "$TMP/good.ndjson" | tail -n 1)
 seen=$(jq '[.workers[].flows_total] | add' <<<"$final")

@@ -190,6 +190,26 @@ assert_no_leftovers() {
 
 session_empty() { [[ -z $(session_pids "$1") ]]; }
 
+# start_slow_clients ENDPOINT GOOD_OUT: tests/lib/slow_client.py (a reading
+# and a stalled client) in the background; its summary goes to
+# $TMP/summary.json.  finish_slow_clients waits for it after flowsensed
+# has exited and fails unless the reading client's stream ended cleanly.
+start_slow_clients() {
+    python3 "$ROOT/tests/lib/slow_client.py" "$1" "$2" --timeout 300 \
+        >"$TMP/summary.json" 2>"$TMP/slow.err" &
+    SLOW_CLIENTS_PID=$!
+    track_pid "$SLOW_CLIENTS_PID"
+}
+
+finish_slow_clients() {
+    local rc=0
+    wait_until 30 eval '! kill -0 $SLOW_CLIENTS_PID 2>/dev/null' || fail "the clients did not finish"
+    wait "$SLOW_CLIENTS_PID" || rc=$?
+    cat "$TMP/slow.err"
+    say "clients: $(cat "$TMP/summary.json")"
+    [[ $rc == 0 ]] || fail "the reading client's stream failed (exit $rc)"
+}
+
 # fs_finish SECONDS [SIGNAL]: sends SIGNAL (if given) to flowsensed, then
 # checks that it exits 0 within SECONDS leaving nothing behind, and that
 # the client of start_reader saw a clean end of its stream.
