@@ -39,7 +39,7 @@ struct flow {
     struct flow_key key;
     uint8_t digest[20];
     uint8_t mac[2][6];                   /* source MAC of each side */
-    uint64_t first_seen_ms, last_seen_ms, detected_at_ms, closed_at_ms;
+    uint64_t first_seen_ms, last_seen_ms;
     uint64_t bytes[2], packets[2];
     uint64_t status_packets;             /* total packets at the last flow_status */
     struct ndpi_flow_struct *ndpi;
@@ -49,6 +49,7 @@ struct flow {
     uint8_t origin;                      /* FROM_LOWER/FROM_UPPER: who sent first */
     uint8_t fin_seen;                    /* bit per side */
     bool rst_seen;
+    bool closed;                         /* FIN both ways or RST: on the closed list */
     bool guessed;
     uint16_t category;
 };

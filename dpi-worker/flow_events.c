@@ -126,7 +126,7 @@ static void pk_counters(msgpack_packer *pk, const struct flow *f, const struct f
 #define FLOW_BASE_FIELDS 28
 
 void event_flow(struct channel_writer *w, const struct worker_options *o,
-                const struct flow *f, const struct flow_metadata *m)
+                const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms)
 {
     static const char *const http_names[] = { "host", "user_agent", "url" };
     static const char *const ssh_names[] = { "client", "server" };
@@ -171,7 +171,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_kv_bool(pk, "detection_guessed", f->guessed);
     pk_kv_u64(pk, "category", m->category);
     pk_kv_u64(pk, "first_seen_at", f->first_seen_ms);
-    pk_kv_u64(pk, "first_update_at", f->detected_at_ms);
+    pk_kv_u64(pk, "first_update_at", detected_at_ms);
     pk_counters(pk, f, &s);
     if (m->host_server_name)
         pk_kv_str(pk, "host_server_name", m->host_server_name);

@@ -8,7 +8,7 @@
 
 static struct idle_list *idle_of(struct flow_table *t, const struct flow *f)
 {
-    if (f->closed_at_ms)
+    if (f->closed)
         return &t->idle[LIST_CLOSED];
     return &t->idle[f->key.ip_protocol == 6 ? LIST_TCP : LIST_OTHER];
 }
@@ -119,10 +119,10 @@ void flow_table_touch(struct flow_table *t, struct flow *f)
     idle_append(l, f);
 }
 
-void flow_table_mark_closed(struct flow_table *t, struct flow *f, uint64_t now_ms)
+void flow_table_mark_closed(struct flow_table *t, struct flow *f)
 {
     idle_unlink(idle_of(t, f), f);
-    f->closed_at_ms = now_ms ? now_ms : 1;
+    f->closed = true;
     idle_append(idle_of(t, f), f);
 }
 

@@ -34,7 +34,7 @@ void flow_table_remove(struct flow_table *t, struct flow *f);
 /* Moves f to the most-recently-seen end of its idle list. */
 void flow_table_touch(struct flow_table *t, struct flow *f);
 /* Moves a TCP flow that saw FIN both ways or RST to the closed list. */
-void flow_table_mark_closed(struct flow_table *t, struct flow *f, uint64_t now_ms);
+void flow_table_mark_closed(struct flow_table *t, struct flow *f);
 
 enum flow_list { LIST_OTHER = 0, LIST_TCP = 1, LIST_CLOSED = 2 };
 /* The least recently seen flow of a list, or NULL. */

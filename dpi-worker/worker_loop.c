@@ -18,8 +18,7 @@ static void finish_detection(struct worker *w, struct flow *f, uint64_t at_ms)
     struct flow_metadata m;
 
     detector_metadata(&w->detector, f, &m);
-    f->detected_at_ms = at_ms;
-    event_flow(&w->events, w->opts, f, &m);
+    event_flow(&w->events, w->opts, f, &m, at_ms);
     detector_flow_release(&w->detector, f);
     f->state = FLOW_DETECTED;
 }
@@ -140,16 +139,16 @@ static struct flow *flow_start(struct worker *w, const struct flow_key *key, uin
 }
 
 static void track_tcp_close(struct worker *w, struct flow *f, const struct packet_view *pv,
-                            int dir, uint64_t ts_ms)
+                            int dir)
 {
-    if (f->key.ip_protocol != 6 || f->closed_at_ms)
+    if (f->key.ip_protocol != 6 || f->closed)
         return;
     if (pv->tcp_flags & TCP_FIN)
         f->fin_seen |= (uint8_t)(1u << dir);
     if (pv->tcp_flags & TCP_RST)
         f->rst_seen = true;
     if (f->fin_seen == 3 || f->rst_seen)
-        flow_table_mark_closed(&w->flows, f, ts_ms);
+        flow_table_mark_closed(&w->flows, f);
 }
 
 static void handle_packet(struct worker *w, const struct ring_record *rec)
@@ -190,7 +189,7 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
     if (pv.src_mac)
         memcpy(f->mac[dir], pv.src_mac, 6);
     flow_table_touch(&w->flows, f);
-    track_tcp_close(w, f, &pv, dir, ts_ms);
+    track_tcp_close(w, f, &pv, dir);
     if (f->state == FLOW_DETECTING && detector_process(&w->detector, f, &pv, ts_ms))
         finish_detection(w, f, f->last_seen_ms);
 }

@@ -115,7 +115,7 @@ static void test_idle_order_follows_touches(void **state)
     flow_table_touch(&t, flows[0]);
     assert_ptr_equal(flow_table_oldest(&t, LIST_TCP), flows[1]);
     assert_ptr_equal(flow_table_newest(&t, LIST_TCP), flows[0]);
-    flow_table_mark_closed(&t, flows[1], 5);
+    flow_table_mark_closed(&t, flows[1]);
     assert_ptr_equal(flow_table_oldest(&t, LIST_TCP), flows[2]);
     assert_ptr_equal(flow_table_oldest(&t, LIST_CLOSED), flows[1]);
     assert_null(flow_table_oldest(&t, LIST_OTHER));
