@@ -4,7 +4,7 @@
 #include "broker.h"
 
 #include "log.h"
-#include "privdrop.h"
+#include "sandbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +35,7 @@ int main(int argc, char **argv)
     broker_check_descriptors(&opt);
     broker_signals_init();
     broker_init(&broker, &opt);
-    sandbox_enter_child(opt.user);
+    sandbox_enter(opt.user, "policy/broker.policy", broker_policy);
     log_debug("serving %u worker(s) on %u listener(s)%s", opt.workers, opt.listeners,
               opt.to_stdout ? " and stdout" : "");
     return broker_run(&broker);

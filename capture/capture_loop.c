@@ -1,12 +1,14 @@
 #include "capture_loop.h"
 
 #include "log.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -77,8 +79,10 @@ static void send_stats(struct capture *cap)
     for (int i = 0; i < p->n_workers; i++)
         msgpack_pack_uint64(pk, atomic_load_explicit(&p->workers[i].ring.sh->records_dropped,
                                                       memory_order_relaxed));
-    pk_kv_u64(pk, "worker_restarts", cap->supervisor->worker_restarts);
-    pk_kv_u64(pk, "broker_restarts", cap->supervisor->broker_restarts);
+    pk_kv_u64(pk, "worker_restarts",
+              atomic_load_explicit(&cap->restarts->workers, memory_order_relaxed));
+    pk_kv_u64(pk, "broker_restarts",
+              atomic_load_explicit(&cap->restarts->broker, memory_order_relaxed));
     pk_kv_double(pk, "cpu_user", timeval_seconds(ru.ru_utime));
     pk_kv_double(pk, "cpu_system", timeval_seconds(ru.ru_stime));
     pk_kv_u64(pk, "maxrss_kb", (uint64_t)ru.ru_maxrss);
@@ -122,7 +126,6 @@ static void housekeeping(struct capture *cap)
 {
     uint64_t now = monotonic_ms();
 
-    supervisor_poll(cap->supervisor);
     read_control(cap);
     if (now - cap->last_stats_ms >= STATS_INTERVAL_MS) {
         cap->last_stats_ms = now;
@@ -251,24 +254,6 @@ static int capture_live(struct capture *cap)
     return 0;
 }
 
-static void wait_children(struct capture *cap, bool (*done)(const struct supervisor *),
-                          unsigned timeout_ms, const char *what)
-{
-    uint64_t deadline = monotonic_ms() + timeout_ms;
-
-    while (!done(cap->supervisor)) {
-        if (monotonic_ms() > deadline) {
-            log_warnx("%s did not finish in %u ms: killing", what, timeout_ms);
-            supervisor_signal_all(cap->supervisor, SIGKILL);
-            sleep_ms(100);
-            supervisor_poll(cap->supervisor);
-            return;
-        }
-        sleep_ms(20);
-        housekeeping(cap);
-    }
-}
-
 static void send_done(struct capture *cap)
 {
     send_stats(cap);
@@ -280,26 +265,10 @@ static void send_done(struct capture *cap)
         sleep_ms(100);
 }
 
-static void shut_down(struct capture *cap)
-{
-    supervisor_begin_shutdown(cap->supervisor);
-    /* The broker learns first that no packet will come, so it delivers the
-     * tail (every open flow's purge) to its clients whole, even live. */
-    send_done(cap);
-    steer_end(&cap->steer);
-    wait_children(cap, supervisor_workers_finished, WORKER_EXIT_TIMEOUT_MS, "workers");
-    send_stats(cap);
-    /* Now the broker sees end-of-file on each event channel once drained. */
-    pipeline_close_worker_side(cap->pipeline);
-    wait_children(cap, supervisor_broker_finished, BROKER_EXIT_TIMEOUT_MS, "broker");
-}
-
 int capture_run(struct capture *cap)
 {
     int status = 0;
 
-    if (fcntl(cap->pipeline->control_fd, F_SETFL, O_NONBLOCK) != 0)
-        fatal("fcntl(O_NONBLOCK) on the control channel");
     channel_writer_init(&cap->control, cap->pipeline->control_fd);
     steer_init(&cap->steer, cap->pipeline, !cap->opts->live, wait_hook, cap);
     if (cap->opts->wait_for_client)
@@ -312,7 +281,47 @@ int capture_run(struct capture *cap)
     }
     if (capture_stop_requested)
         log_info("stop requested: shutting down");
-    shut_down(cap);
+    /* The broker learns first that no packet will come, so it delivers the
+     * tail (every open flow's purge) to its clients whole, even live; then
+     * each worker finds the end marker on its ring. */
+    send_done(cap);
+    steer_end(&cap->steer);
     channel_writer_destroy(&cap->control);
     return status;
+}
+
+/* The capture process keeps only what it uses: its sources, the rings'
+ * producer side and its end of the control channel.  Listening sockets,
+ * the children's channel ends and the ring memfds stay with the
+ * supervisor, which hands them to restarted children. */
+static void close_supervisor_descriptors(struct pipeline *p)
+{
+    for (int i = 0; i < p->n_workers; i++) {
+        close(p->workers[i].ring_fd);
+        close(p->workers[i].worker_channel_fd);
+        close(p->workers[i].broker_channel_fd);
+    }
+    close(p->control_peer_fd);
+    for (int i = 0; i < p->n_listen; i++)
+        close(p->listen_fds[i]);
+}
+
+pid_t capture_start(struct capture *cap)
+{
+    pid_t pid = fork();
+
+    if (pid < 0)
+        fatal("cannot fork the capture process");
+    if (pid > 0)
+        return pid;
+    /* The supervisor owns the workers and the broker: without it the
+     * capture has nobody to hand packets to. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+        _exit(1);
+    signal(SIGCHLD, SIG_DFL);
+    close_supervisor_descriptors(cap->pipeline);
+    if (fcntl(cap->pipeline->control_fd, F_SETFL, O_NONBLOCK) != 0)
+        fatal("fcntl(O_NONBLOCK) on the control channel");
+    sandbox_enter(cap->opts->user, "policy/capture.policy", capture_policy);
+    exit(capture_run(cap));
 }

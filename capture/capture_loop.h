@@ -1,6 +1,8 @@
-/* flowsensed's work after start-up: read packets from every source onto
- * the rings, supervise the children, report counters to the broker, and
- * shut the pipeline down in order. */
+/* The capture process: flowsensed's child that reads packets from every
+ * source onto the rings and reports its counters to the broker, inside
+ * its own seccomp sandbox (policy/capture.policy).  It ends by telling
+ * the broker and putting the end marker on every ring; the supervisor
+ * (capture/supervisor_loop.c) shuts the rest down in order. */
 #ifndef FLOWSENSE_CAPTURE_LOOP_H
 #define FLOWSENSE_CAPTURE_LOOP_H
 
@@ -16,7 +18,7 @@ struct capture {
     struct source sources[FLOWSENSE_MAX_INTERFACES];
     int n_sources;
     struct pipeline *pipeline;
-    struct supervisor *supervisor;
+    const struct restart_counts *restarts; /* written by the supervisor */
     struct steer steer;
     struct channel_writer control;
     uint64_t last_stats_ms;
@@ -27,9 +29,13 @@ struct capture {
 /* Set from the SIGINT/SIGTERM handler. */
 extern volatile int capture_stop_requested;
 
+/* SIGINT/SIGTERM set capture_stop_requested; SIGCHLD wakes the supervisor. */
 void capture_install_signals(void);
-/* Runs until the input ends or a stop is requested, then shuts down.
- * Returns the process exit status. */
+/* Forks the capture process, which enters its sandbox and runs
+ * capture_run(); returns its pid. */
+pid_t capture_start(struct capture *cap);
+/* Runs until the input ends or a stop is requested, then ends the rings.
+ * Returns the process exit status: 0, or 1 when every live handle failed. */
 int capture_run(struct capture *cap);
 
 #endif

@@ -1,17 +1,17 @@
-/* flowsensed: the capture process.  Opens what needs privilege, builds
- * the process graph, drops every privilege, starts the workers and the
- * broker, then moves packets onto the rings until the input ends. */
+/* flowsensed: opens what needs privilege (capture handles, listening
+ * sockets), builds the process graph, drops every privilege, then starts
+ * the broker, the workers and the capture process and supervises them
+ * until the input ends. */
 #include "capture_loop.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
 #include "pipeline.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "source.h"
 #include "supervisor.h"
-
-#include <stdlib.h>
-#include <string.h>
+#include "supervisor_loop.h"
 
 static struct options opts;
 static struct pipeline pipeline;
@@ -33,15 +33,15 @@ int main(int argc, char **argv)
         source_open(&cap.sources[i], &opts.sources[i], opts.bpf);
     pipeline_create(&pipeline, &opts, uid, gid);
     supervisor_init(&supervisor, &opts, &pipeline);
+    capture_install_signals();
 
     /* Every handle is open: nothing below needs privilege. */
-    priv_drop(uid, gid);
-    capture_install_signals();
+    sandbox_enter_supervisor(opts.user);
     supervisor_start_all(&supervisor);
-
     cap.pipeline = &pipeline;
-    cap.supervisor = &supervisor;
-    int status = capture_run(&cap);
+    cap.restarts = supervisor.restarts;
+    supervisor.capture_pid = capture_start(&cap);
+    int status = supervisor_run(&supervisor, &pipeline);
 
     for (int i = 0; i < opts.n_listen; i++)
         listen_cleanup(opts.listen[i]);

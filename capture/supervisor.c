@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,6 +67,10 @@ void supervisor_init(struct supervisor *s, const struct options *opts,
         s->workers[i].index = i;
     }
     s->broker.role = "broker";
+    s->restarts = mmap(NULL, sizeof(*s->restarts), PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s->restarts == MAP_FAILED)
+        fatal("mmap of the restart counters");
 }
 
 struct fd_plan {
@@ -231,9 +236,9 @@ static void child_exited(struct supervisor *s, struct child *c, int status)
                c->index, c->quick_deaths, QUICK_DEATH_MS);
     c->restart_at_ms = now + c->backoff_ms;
     if (c == &s->broker)
-        s->broker_restarts++;
+        atomic_fetch_add_explicit(&s->restarts->broker, 1, memory_order_relaxed);
     else
-        s->worker_restarts++;
+        atomic_fetch_add_explicit(&s->restarts->workers, 1, memory_order_relaxed);
     log_warnx("restarting %s %d in %u ms", c->role, c->index, c->backoff_ms);
 }
 
@@ -246,8 +251,12 @@ void supervisor_poll(struct supervisor *s)
         supervisor_child_exited = 0;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
             struct child *c = child_by_pid(s, pid);
-            if (c)
+            if (c) {
                 child_exited(s, c, status);
+            } else if (pid == s->capture_pid) {
+                s->capture_pid = 0;
+                s->capture_status = status;
+            }
         }
     }
     uint64_t now = 0;

@@ -6,6 +6,7 @@
 #include "options.h"
 #include "pipeline.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,13 @@ struct child {
     bool finished;          /* exited 0 after shutdown began */
 };
 
+/* Shared with the capture process (anonymous shared memory), which
+ * reports them in capture_stats. */
+struct restart_counts {
+    _Atomic uint64_t workers;
+    _Atomic uint64_t broker;
+};
+
 struct supervisor {
     const struct options *opts;
     const struct pipeline *pipeline;
@@ -29,8 +37,9 @@ struct supervisor {
     struct child workers[FLOWSENSE_MAX_WORKERS];
     struct child broker;
     bool shutting_down;
-    uint64_t worker_restarts;
-    uint64_t broker_restarts;
+    struct restart_counts *restarts;
+    pid_t capture_pid;      /* the capture process, 0 once it has ended */
+    int capture_status;     /* its wait status once ended */
 };
 
 /* Finds the child executables next to flowsensed, else in LIBEXECDIR. */

@@ -14,9 +14,4 @@ void priv_lookup_user(const char *name, uid_t *uid, gid_t *gid);
  * nothing survives a later execve(). */
 void priv_drop(uid_t uid, gid_t gid);
 
-/* The child half of the sandbox entry (issue: seccomp comes next):
- * priv_drop(), no core files (they would hold packet data), a bound on
- * open files, PR_SET_NO_NEW_PRIVS; then checks that no capability is left. */
-void sandbox_enter_child(const char *user);
-
 #endif

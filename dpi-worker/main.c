@@ -6,12 +6,13 @@
 #include "flow_table.h"
 #include "log.h"
 #include "options.h"
-#include "privdrop.h"
+#include "sandbox.h"
 #include "worker_loop.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static struct worker_options opts;
 static struct worker worker;
@@ -51,13 +52,16 @@ int main(int argc, char **argv)
     channel_writer_init(&worker.events, FD_WORKER_CHANNEL);
     worker.opts = &opts;
 
-    sandbox_enter_child(opts.user);
-    /* nDPI reads its tables and libgcrypt's files here, before the
-     * seccomp filter forbids opening files. */
+    /* nDPI reads libgcrypt's files here, before the sandbox forbids
+     * opening any. */
     if (detector_init(&worker.detector, opts.max_detection_pkts) != 0)
         fatalx("cannot initialise nDPI");
     if (flow_table_init(&worker.flows, opts.max_flows) != 0)
         fatal("cannot allocate the flow table for %u flows", opts.max_flows);
+    /* nDPI reads certificate dates with localtime(), whose first call
+     * opens /etc/localtime: load the time zone while files may be opened. */
+    tzset();
+    sandbox_enter(opts.user, "policy/worker.policy", worker_policy);
 
     worker_run(&worker);
 

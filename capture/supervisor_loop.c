@@ -1,0 +1,88 @@
+#include "supervisor_loop.h"
+
+#include "capture_loop.h"
+#include "log.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define POLL_INTERVAL_MS 20
+#define WORKER_EXIT_TIMEOUT_MS 60000
+#define BROKER_EXIT_TIMEOUT_MS 30000
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+static void wait_children(struct supervisor *s, bool (*done)(const struct supervisor *),
+                          unsigned timeout_ms, const char *what)
+{
+    uint64_t deadline = monotonic_ms() + timeout_ms;
+
+    while (!done(s)) {
+        if (monotonic_ms() > deadline) {
+            log_warnx("%s did not finish in %u ms: killing", what, timeout_ms);
+            supervisor_signal_all(s, SIGKILL);
+            sleep_ms(100);
+            supervisor_poll(s);
+            return;
+        }
+        sleep_ms(POLL_INTERVAL_MS);
+        supervisor_poll(s);
+    }
+}
+
+/* Until the capture process ends: restart children that die, and pass a
+ * stop request on to the capture, which ends the rings. */
+static void supervise_capture(struct supervisor *s)
+{
+    bool stop_sent = false;
+
+    while (s->capture_pid > 0) {
+        if (capture_stop_requested && !stop_sent) {
+            kill(s->capture_pid, SIGTERM);
+            stop_sent = true;
+        }
+        supervisor_poll(s);
+        if (s->capture_pid > 0)
+            sleep_ms(POLL_INTERVAL_MS);
+    }
+}
+
+static int capture_exit_status(const struct supervisor *s)
+{
+    int st = s->capture_status;
+
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    if (WIFEXITED(st)) {
+        log_warnx("the capture process exited with status %d: capture cannot go on",
+                  WEXITSTATUS(st));
+        return 1;
+    }
+    log_warnx("the capture process died from signal %d (%s): capture cannot go on",
+              WTERMSIG(st), strsignal(WTERMSIG(st)));
+    return 1;
+}
+
+int supervisor_run(struct supervisor *s, struct pipeline *p)
+{
+    supervise_capture(s);
+    int status = capture_exit_status(s);
+
+    supervisor_begin_shutdown(s);
+    /* A capture that ended normally put the end marker on every ring; one
+     * that died did not, so the workers are told to stop instead. */
+    if (status != 0)
+        supervisor_signal_all(s, SIGTERM);
+    wait_children(s, supervisor_workers_finished, WORKER_EXIT_TIMEOUT_MS, "workers");
+    /* Now the broker sees end-of-file on each event channel once drained. */
+    pipeline_close_worker_side(p);
+    wait_children(s, supervisor_broker_finished, BROKER_EXIT_TIMEOUT_MS, "broker");
+    return status;
+}

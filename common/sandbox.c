@@ -1,0 +1,179 @@
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include "log.h"
+#include "privdrop.h"
+#include "seccomp_policy.h"
+
+#include <errno.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define HAVE_VALGRIND_H 1
+#endif
+#endif
+
+#define MAX_OPEN_FILES 1024
+
+unsigned sandbox_policy_variant(void)
+{
+    unsigned with = 0;
+
+#ifdef __SANITIZE_ADDRESS__
+    with |= POLICY_WITH_SANITIZER;
+#endif
+#ifdef HAVE_VALGRIND_H
+    /* True only on valgrind's synthetic CPU: nobody can switch it on from
+     * outside a process that really runs under valgrind. */
+    if (RUNNING_ON_VALGRIND)
+        with |= POLICY_WITH_VALGRIND;
+#endif
+    return with;
+}
+
+static void limit_resources(void)
+{
+    struct rlimit no_core = { 0, 0 };
+    struct rlimit files;
+
+    if (setrlimit(RLIMIT_CORE, &no_core) != 0)
+        fatal("setrlimit(RLIMIT_CORE)");
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        fatal("prctl(PR_SET_DUMPABLE)");
+    /* Never above the current hard limit: lowering needs no privilege. */
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0)
+        fatal("getrlimit(RLIMIT_NOFILE)");
+    if (files.rlim_max > MAX_OPEN_FILES)
+        files.rlim_max = MAX_OPEN_FILES;
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) == 0)
+        return;
+    /* valgrind refuses any change of the hard limit: bound the soft one,
+     * which the seccomp filter keeps the process from raising again. */
+    if (errno != EPERM || getrlimit(RLIMIT_NOFILE, &files) != 0)
+        fatal("setrlimit(RLIMIT_NOFILE)");
+    if (files.rlim_cur > MAX_OPEN_FILES)
+        files.rlim_cur = MAX_OPEN_FILES;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0)
+        fatal("setrlimit(RLIMIT_NOFILE) soft limit");
+    log_warnx("hard limit on open files left at %llu (only the soft one could be lowered)",
+              (unsigned long long)files.rlim_max);
+}
+
+#ifdef FLOWSENSE_SECCOMP_TRAP
+#include <ucontext.h>
+
+#define TRAP_NAMES 512
+static const char *trap_names[TRAP_NAMES];
+
+static void write_all(const char *s)
+{
+    size_t len = strlen(s);
+
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, s, len);
+        if (n <= 0)
+            return;
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Names the forbidden syscall, then makes it again: SA_RESETHAND has put
+ * SIGSYS back to its default, so the second trap kills the process with
+ * SIGSYS exactly as the release build's kill action would. */
+static void on_forbidden_syscall(int sig, siginfo_t *info, void *context)
+{
+    char msg[160];
+    int nr = info->si_syscall;
+    const char *name = nr >= 0 && nr < TRAP_NAMES && trap_names[nr] ? trap_names[nr] : "?";
+
+    (void)sig;
+    snprintf(msg, sizeof(msg), "\nseccomp: pid %d made forbidden system call %s (%d)\n",
+             (int)getpid(), name, nr);
+    write_all(msg);
+#if defined(__x86_64__)
+    const greg_t *r = ((ucontext_t *)context)->uc_mcontext.gregs;
+    syscall(nr, r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]);
+#else
+    (void)context;
+    syscall(nr);
+#endif
+    /* Not reached unless the retry was allowed (an argument-only rule). */
+    _exit(128 + SIGSYS);
+}
+
+static uint32_t default_action(void)
+{
+    struct sigaction sa;
+
+    for (int nr = 0; nr < TRAP_NAMES; nr++)
+        trap_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_forbidden_syscall;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, NULL) != 0)
+        fatal("sigaction(SIGSYS)");
+    return SCMP_ACT_TRAP;
+}
+#else
+static uint32_t default_action(void)
+{
+    return SCMP_ACT_KILL_PROCESS;
+}
+#endif
+
+static void load_filter(const char *policy_name, const char *policy_text)
+{
+    char err[256];
+    struct policy_stats stats;
+    scmp_filter_ctx ctx = seccomp_policy_compile(policy_name, policy_text,
+                                                 sandbox_policy_variant(), default_action(),
+                                                 &stats, err, sizeof(err));
+
+    if (ctx == NULL)
+        fatalx("seccomp policy: %s", err);
+    int rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc != 0) {
+        errno = -rc;
+        fatal("cannot load the seccomp filter of %s", policy_name);
+    }
+    log_debug("sandbox entered: %s, %u rules over %u system calls", policy_name, stats.rules,
+              stats.syscalls);
+}
+
+/* Steps 1 to 4. */
+static void drop_everything(const char *user)
+{
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+
+    if (geteuid() == 0)
+        priv_lookup_user(user, &uid, &gid);
+    priv_drop(uid, gid);
+    limit_resources();
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fatal("prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+void sandbox_enter(const char *user, const char *policy_name, const char *policy_text)
+{
+    drop_everything(user);
+    load_filter(policy_name, policy_text);
+}
+
+void sandbox_enter_supervisor(const char *user)
+{
+    drop_everything(user);
+}
