@@ -15,6 +15,10 @@ struct source {
     int link_type;
     int selectable_fd;   /* live only */
     bool eof;            /* file fully read, or a live handle that failed */
+    /* Live: the interface's sysfs drop counters, opened before the sandbox
+     * (which forbids opening files), and their values at start. */
+    int ifdrop_fd[2];
+    uint64_t ifdrop_base;
     uint64_t read_errors;
 };
 

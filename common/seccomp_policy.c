@@ -196,10 +196,8 @@ static int parse_tag(struct parse *p, const char *tok, unsigned with, bool *acti
 {
     if (strcmp(tok, "[sanitizer]") == 0)
         *active = (with & POLICY_WITH_SANITIZER) != 0;
-    else if (strcmp(tok, "[valgrind]") == 0)
-        *active = (with & POLICY_WITH_VALGRIND) != 0;
     else
-        return failf(p, "unknown tag %s (known: [sanitizer] [valgrind])", tok);
+        return failf(p, "unknown tag %s (known: [sanitizer])", tok);
     return 0;
 }
 

@@ -9,8 +9,7 @@
  *                                    for calls libc only uses to probe)
  *   CONDITION  argN OP VALUE | argN & MASK == VALUE   (OP: == != < <= > >=;
  *              VALUE and MASK: numbers or known constants joined by '|')
- *   TAG        [sanitizer]: only in ASan/UBSan builds;
- *              [valgrind]: only when the process runs under valgrind
+ *   TAG        [sanitizer]: only in ASan/UBSan builds
  *
  * Every rule must give its reason.  Several rules for one syscall match
  * if any matches.  Anything no rule allows kills the process. */
@@ -23,7 +22,6 @@
 /* Which tagged rules take part. */
 enum {
     POLICY_WITH_SANITIZER = 1 << 0,
-    POLICY_WITH_VALGRIND = 1 << 1,
 };
 
 struct policy_stats {
