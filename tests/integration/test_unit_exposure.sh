@@ -35,7 +35,7 @@ unit_values() {
 }
 
 # words: the distinct words of stdin, sorted, on one line.
-words() { tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+words() { tr -s ' \t' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
 
 # readme_list KIND: the backquoted items of policy/README.md's "systemd
 # unit" section listed under the paragraph naming caps
