@@ -40,6 +40,12 @@ void priv_drop(uid_t uid, gid_t gid)
         capng_clear(what);
         if (capng_apply(what) != 0)
             fatalx("cannot clear capabilities (capng_apply)");
+        /* capng_apply() skips the bounding set silently when it may not
+         * change it: read it back. */
+        if (what == CAPNG_SELECT_BOTH &&
+            (capng_get_caps_process() != 0 ||
+             capng_have_capabilities(CAPNG_SELECT_BOUNDS) != CAPNG_NONE))
+            fatalx("capability bounding set not empty after dropping it");
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
         fatal("cannot clear ambient capabilities");

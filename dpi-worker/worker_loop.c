@@ -2,6 +2,7 @@
 
 #include "locality.h"
 #include "log.h"
+#include "test_hooks.h"
 
 #include <string.h>
 
@@ -167,6 +168,7 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         w->counters.decode_errors[DECODE_UNSUPPORTED_LINK]++;
         return;
     }
+    test_hook_packet(rec->data, rec->cap_len);
     enum decode_status st =
         packet_decode_frame(rec->data, rec->cap_len, rec->wire_len, rec->link_type, &pv);
     if (st != DECODE_OK) {

@@ -13,19 +13,27 @@ live_start 2
 
 workers=$(children_named "$FS_PID" flowsense-worker)
 broker=$(children_named "$FS_PID" flowsense-broker)
-say "flowsensed $FS_PID, workers $(echo $workers), broker $broker"
-for pid in $workers $broker; do
+capture=$(children_named "$FS_PID" flowsensed)
+[[ $(wc -w <<<"$capture") == 1 ]] || fail "flowsensed $FS_PID has $(wc -w <<<"$capture") capture processes (want 1)"
+say "flowsensed $FS_PID, capture $capture, workers $(echo $workers), broker $broker"
+# Every process that touches packets or clients: no capability in any set,
+# no_new_privs, not root, and a seccomp filter (Seccomp: 2 = filter mode).
+for pid in $capture $workers $broker; do
     # Children drop privileges right after exec; allow them that moment.
     if ! wait_until 10 is_sandboxed "$pid"; then
         show_privileges "$pid"
-        fail "$(proc_name "$pid") (pid $pid) still holds privileges: want CapEff/CapPrm/CapBnd 0, NoNewPrivs 1, no uid 0"
+        fail "$(proc_name "$pid") (pid $pid) still holds privileges: want CapEff/CapPrm/CapBnd/CapAmb 0, NoNewPrivs 1, no uid 0"
     fi
+    wait_until 10 [ "$(status_field "$pid" Seccomp)" = 2 ] \
+        || fail "$(proc_name "$pid") (pid $pid) has no seccomp filter: $(show_privileges "$pid")"
     say "$(proc_name "$pid"): $(show_privileges "$pid")"
-    if [[ $(status_field "$pid" Seccomp) != 2 ]]; then
-        [[ ${REQUIRE_SECCOMP:-0} == 1 ]] && fail "$(proc_name "$pid") (pid $pid) has no seccomp filter"
-        say "note: $(proc_name "$pid") (pid $pid) runs without a seccomp filter (Seccomp: $(status_field "$pid" Seccomp))"
-    fi
 done
+# The supervisor: started as root, it holds nothing now (it could keep at
+# most CAP_NET_RAW), no_new_privs, and no filter (policy/README.md says why).
+eff=$(( 16#$(status_field "$FS_PID" CapEff) )) prm=$(( 16#$(status_field "$FS_PID" CapPrm) ))
+net_raw=$(( 1 << 13 ))
+(( (eff | prm) & ~net_raw )) && fail "flowsensed holds capabilities beyond CAP_NET_RAW: $(show_privileges "$FS_PID")"
+[[ $(status_field "$FS_PID" NoNewPrivs) == 1 ]] || fail "flowsensed runs without no_new_privs: $(show_privileges "$FS_PID")"
 say "flowsensed itself: $(show_privileges "$FS_PID")"
 
 start_reader "$TMP/records.ndjson" "unix:$LIVE_SOCK" --timeout 120

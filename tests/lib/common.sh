@@ -277,6 +277,7 @@ is_sandboxed() {
     [[ $(status_field "$1" CapEff) == 0000000000000000 &&
        $(status_field "$1" CapPrm) == 0000000000000000 &&
        $(status_field "$1" CapBnd) == 0000000000000000 &&
+       $(status_field "$1" CapAmb) == 0000000000000000 &&
        $(status_field "$1" NoNewPrivs) == 1 ]] || return 1
     awk '$1 == "Uid:" { exit !($2 && $3 && $4 && $5) }' "/proc/$1/status"
 }
