@@ -1,3 +1,5 @@
+#define _GNU_SOURCE /* sigabbrev_np */
+
 #include "capture_loop.h"
 
 #include "log.h"
@@ -6,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -53,6 +56,37 @@ static double timeval_seconds(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* "SIGKILL" for 9; "exit" for the exits (index 0). */
+static void death_cause_name(char *out, size_t len, int cause)
+{
+    const char *abbrev = cause > 0 ? sigabbrev_np(cause) : NULL;
+
+    if (cause == 0)
+        snprintf(out, len, "exit");
+    else if (abbrev)
+        snprintf(out, len, "SIG%s", abbrev);
+    else
+        snprintf(out, len, "signal %d", cause);
+}
+
+/* worker_deaths: {"SIGKILL": 2, "exit": 1}, the causes seen so far. */
+static void pack_worker_deaths(msgpack_packer *pk, const struct supervisor *s)
+{
+    char name[32];
+    uint32_t seen = 0;
+
+    for (int i = 0; i < SUPERVISOR_DEATH_CAUSES; i++)
+        seen += s->worker_deaths[i] > 0;
+    pk_key(pk, "worker_deaths");
+    msgpack_pack_map(pk, seen);
+    for (int i = 0; i < SUPERVISOR_DEATH_CAUSES; i++) {
+        if (s->worker_deaths[i] == 0)
+            continue;
+        death_cause_name(name, sizeof(name), i);
+        pk_kv_u64(pk, name, s->worker_deaths[i]);
+    }
+}
+
 static void send_stats(struct capture *cap)
 {
     uint64_t recv = 0, drop = 0, ifdrop = 0;
@@ -63,7 +97,7 @@ static void send_stats(struct capture *cap)
         source_add_stats(&cap->sources[i], &recv, &drop, &ifdrop);
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(&cap->control);
-    msgpack_pack_map(pk, 15);
+    msgpack_pack_map(pk, 17);
     pk_kv_str(pk, "type", "capture_stats");
     pk_kv_u64(pk, "packets", cap->steer.stats.packets);
     pk_kv_u64(pk, "bytes", cap->steer.stats.bytes);
@@ -79,12 +113,35 @@ static void send_stats(struct capture *cap)
                                                       memory_order_relaxed));
     pk_kv_u64(pk, "worker_restarts", cap->supervisor->worker_restarts);
     pk_kv_u64(pk, "broker_restarts", cap->supervisor->broker_restarts);
+    pk_kv_u64(pk, "flows_lost", cap->supervisor->flows_lost);
+    pack_worker_deaths(pk, cap->supervisor);
     pk_kv_double(pk, "cpu_user", timeval_seconds(ru.ru_utime));
     pk_kv_double(pk, "cpu_system", timeval_seconds(ru.ru_stime));
     pk_kv_u64(pk, "maxrss_kb", (uint64_t)ru.ru_maxrss);
     pk_kv_u64(pk, "events_dropped", cap->control.events_dropped);
     channel_event_end(&cap->control);
     channel_flush(&cap->control);
+}
+
+/* The broker drops the dead worker's statistics at once; the counters
+ * follow in a capture_stats sent right away. */
+static void report_worker_exit(void *ctx, const struct worker_exit *e)
+{
+    struct capture *cap = ctx;
+
+    msgpack_packer *pk = channel_event_begin(&cap->control);
+    msgpack_pack_map(pk, 6);
+    pk_kv_str(pk, "type", "worker_exit");
+    pk_kv_u64(pk, "worker", (uint64_t)e->worker);
+    pk_kv_u64(pk, "pid", (uint64_t)e->pid);
+    pk_kv_u64(pk, "signal", (uint64_t)e->signal);
+    pk_kv_u64(pk, "status", (uint64_t)e->status);
+    pk_kv_u64(pk, "flows_lost", e->flows_lost);
+    channel_event_end(&cap->control);
+    if (channel_flush(&cap->control) != 0)
+        log_warnx("worker_exit of worker %d not delivered: the broker will count its flows "
+                  "until the new worker reports", e->worker);
+    cap->last_stats_ms = 0;
 }
 
 static bool is_client_connected(const msgpack_object *o)
@@ -301,6 +358,8 @@ int capture_run(struct capture *cap)
     if (fcntl(cap->pipeline->control_fd, F_SETFL, O_NONBLOCK) != 0)
         fatal("fcntl(O_NONBLOCK) on the control channel");
     channel_writer_init(&cap->control, cap->pipeline->control_fd);
+    cap->supervisor->on_worker_exit = report_worker_exit;
+    cap->supervisor->on_worker_exit_ctx = cap;
     steer_init(&cap->steer, cap->pipeline, !cap->opts->live, wait_hook, cap);
     if (cap->opts->wait_for_client)
         wait_for_client(cap);
