@@ -7,14 +7,15 @@
  *   flow, flow_status, flow_purge   records for clients, already shaped
  *                                   like their JSON (type, interface,
  *                                   internal, established, flow{...})
- *   worker_stats                    counters of one worker
+ *   worker_stats                    counters of one worker (with its pid)
  * On the control channel flowsensed ↔ broker:
  *   capture_stats                   flowsensed → broker, every second
  *   capture_done                    flowsensed → broker: no packet will
  *                                   come; the workers' tail follows
- *   worker_exit                     flowsensed → broker: worker, pid,
- *                                   signal (0: it exited), status,
- *                                   flows_lost; its statistics go
+ *   worker_exit                     flowsensed → broker: a worker died
+ *                                   (worker, pid, signal or 0, exit
+ *                                   status, flows_lost); the broker
+ *                                   drops its worker_stats
  *   client_connected                broker → flowsensed
  */
 #ifndef FLOWSENSE_CHANNEL_H
