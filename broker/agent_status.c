@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <ndpi/ndpi_api.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,19 @@ static uint64_t count_of(const msgpack_object *map, const char *key)
     return o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : 0;
 }
 
+/* A whole number in [min, max] under key, or false. */
+static bool bounded_count(const msgpack_object *map, const char *key, uint64_t min, uint64_t max,
+                          uint64_t *out)
+{
+    const msgpack_object *o = map_get(map, key);
+
+    if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 < min ||
+        o->via.u64 > max)
+        return false;
+    *out = o->via.u64;
+    return true;
+}
+
 static int store(struct agent_stats_slot *s, const msgpack_object *obj, const char *raw,
                  size_t raw_len)
 {
@@ -91,6 +105,7 @@ static int store(struct agent_stats_slot *s, const msgpack_object *obj, const ch
     s->maxrss_kb = count_of(obj, "maxrss_kb");
     s->flows = count_of(obj, "flows");
     s->events_dropped = count_of(obj, "events_dropped");
+    s->pid = count_of(obj, "pid");
     return 0;
 }
 
@@ -104,12 +119,42 @@ int agent_store_worker(struct agent *a, unsigned worker, const msgpack_object *o
 {
     if (worker >= a->n_workers)
         return -1;
-    return store(&a->workers[worker], obj, raw, raw_len);
+    struct agent_stats_slot *s = &a->workers[worker];
+    /* Sent before its worker died, read after we heard of the death. */
+    if (s->dead_pid != 0 && count_of(obj, "pid") == s->dead_pid)
+        return 0;
+    return store(s, obj, raw, raw_len);
+}
+
+int agent_worker_exit(struct agent *a, const msgpack_object *obj, const char **why)
+{
+    uint64_t worker, pid;
+
+    if (!bounded_count(obj, "worker", 0, a->n_workers - 1, &worker)) {
+        *why = "worker_exit without a valid \"worker\" index";
+        return -1;
+    }
+    if (!bounded_count(obj, "pid", 1, INT32_MAX, &pid)) {
+        *why = "worker_exit without a valid \"pid\"";
+        return -1;
+    }
+    struct agent_stats_slot *s = &a->workers[worker];
+    s->dead_pid = pid;
+    if (s->pid != pid) /* it never reported, or its successor already has */
+        return 0;
+    a->retired_cpu_user += s->cpu_user;
+    a->retired_cpu_system += s->cpu_system;
+    a->retired_events_dropped += s->events_dropped;
+    uint64_t dead_pid = s->dead_pid;
+    char *raw = s->raw;
+    size_t raw_cap = s->raw_cap;
+    *s = (struct agent_stats_slot){ .raw = raw, .raw_cap = raw_cap, .dead_pid = dead_pid };
+    return 0;
 }
 
 uint64_t agent_worker_events_dropped(const struct agent *a)
 {
-    uint64_t n = 0;
+    uint64_t n = a->retired_events_dropped;
 
     for (unsigned i = 0; i < a->n_workers; i++)
         n += a->workers[i].events_dropped;
@@ -220,8 +265,8 @@ void agent_status_pack(struct agent *a, msgpack_packer *pk, const struct agent_s
                        const struct agent_counters *counters, bool periodic)
 {
     struct agent_totals now = {
-        .cpu_user = self->cpu_user,
-        .cpu_system = self->cpu_system,
+        .cpu_user = self->cpu_user + a->retired_cpu_user,
+        .cpu_system = self->cpu_system + a->retired_cpu_system,
         .maxrss_kb = self->maxrss_kb,
     };
     add_slot(&now, &a->capture);

@@ -26,6 +26,9 @@ struct agent_stats_slot {
     uint64_t maxrss_kb;
     uint64_t flows;          /* active flows (workers only) */
     uint64_t events_dropped; /* events a worker could not send */
+    uint64_t pid;            /* the worker that sent them (workers only) */
+    uint64_t dead_pid;       /* the last worker of this slot that died: its
+                              * statistics still queued are ignored */
 };
 
 /* Figures that are summed over the processes: now and at the previous
@@ -59,6 +62,10 @@ struct agent {
     struct agent_stats_slot *workers;
     unsigned n_workers;
     struct agent_totals prev;
+    /* What dead workers had used or counted: cumulative figures do not go
+     * back when a worker is replaced. */
+    double retired_cpu_user, retired_cpu_system;
+    uint64_t retired_events_dropped;
 };
 
 /* Returns 0, or -1 when memory is short.  Reads the CPU count and the
@@ -73,7 +80,12 @@ int agent_store_capture(struct agent *a, const msgpack_object *obj, const char *
 int agent_store_worker(struct agent *a, unsigned worker, const msgpack_object *obj, const char *raw,
                        size_t raw_len);
 
-/* Sum of workers' events_dropped. */
+/* A worker died (a checked worker_exit event): its statistics are dropped
+ * (its flows are gone), its CPU time and drops kept in the totals.
+ * Returns 0, or -1 with *why set when the event is not a valid one. */
+int agent_worker_exit(struct agent *a, const msgpack_object *obj, const char **why);
+
+/* Sum of workers' events_dropped, dead workers' included. */
 uint64_t agent_worker_events_dropped(const struct agent *a);
 
 void agent_measure_self(const struct agent *a, struct agent_self *self);

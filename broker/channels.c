@@ -28,6 +28,9 @@ static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj,
     struct dispatch *d = ctx;
     struct broker *b = d->b;
 
+    /* A worker_exit is checked field by field as it is applied. */
+    if (kind == EVENT_WORKER_EXIT && agent_worker_exit(&b->agent, obj, &why) != 0)
+        kind = EVENT_INVALID;
     if (kind == EVENT_INVALID) {
         reject(b, d->ch, why);
         return;
@@ -50,6 +53,7 @@ static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj,
     case EVENT_CAPTURE_DONE:
         broker_begin_drain(b, "capture done");
         break;
+    case EVENT_WORKER_EXIT: /* applied above */
     case EVENT_INVALID:
         break;
     }

@@ -21,6 +21,7 @@ static const struct event_name event_names[] = {
     { "worker_stats", EVENT_WORKER_STATS, EVENT_FROM_WORKER, JSON_OUT_MAX_DEPTH - 2 },
     { "capture_stats", EVENT_CAPTURE_STATS, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH - 1 },
     { "capture_done", EVENT_CAPTURE_DONE, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH },
+    { "worker_exit", EVENT_WORKER_EXIT, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH },
 };
 
 static bool str_is(const msgpack_object *o, const char *s)

@@ -24,6 +24,7 @@ enum event_kind {
     EVENT_WORKER_STATS,
     EVENT_CAPTURE_STATS,
     EVENT_CAPTURE_DONE,
+    EVENT_WORKER_EXIT,
 };
 
 /* Returns the kind of one event, or EVENT_INVALID with *why set. */

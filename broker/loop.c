@@ -85,6 +85,10 @@ static void build_poll_set(struct broker *b, struct poll_set *ps, const struct t
         /* No new events while a client is full, so the workers wait;
          * but never while a live capture is running. */
         bool take_events = b->clients.full == 0 || (b->opt.live && b->phase == BROKER_RUNNING);
+        /* A replay for clients has none yet: after a restart of ours, it
+         * waits until its client has reconnected, as at its start. */
+        if (b->opt.wait_for_client && b->phase == BROKER_RUNNING && b->clients.accepted == 0)
+            take_events = false;
         for (unsigned i = 0; i < b->opt.workers && take_events; i++)
             if (b->worker[i].open)
                 poll_add(ps, b->worker[i].fd, POLLIN, TARGET_CHANNEL, &b->worker[i]);

@@ -8,17 +8,26 @@
 #include <stdlib.h>
 
 const char broker_usage[] =
-    "usage: flowsense-broker --workers W --listeners L [--stdout] [--live] [--client-queue BYTES] [--update-interval SEC]\n"
-    "                        [-u USER] [-d]\n"
+    "usage: flowsense-broker --workers W --listeners L [--stdout] [--live | --wait-for-client]\n"
+    "                        [--client-queue BYTES] [--update-interval SEC] [-u USER] [-d]\n"
     "Started by flowsensed, which passes its descriptors at fixed numbers (see fdmap.h).\n";
 
-enum { OPT_WORKERS = 256, OPT_LISTENERS, OPT_STDOUT, OPT_UPDATE_INTERVAL, OPT_LIVE, OPT_CLIENT_QUEUE };
+enum {
+    OPT_WORKERS = 256,
+    OPT_LISTENERS,
+    OPT_STDOUT,
+    OPT_UPDATE_INTERVAL,
+    OPT_LIVE,
+    OPT_CLIENT_QUEUE,
+    OPT_WAIT_FOR_CLIENT,
+};
 
 static const struct option long_options[] = {
     { "workers", required_argument, NULL, OPT_WORKERS },
     { "listeners", required_argument, NULL, OPT_LISTENERS },
     { "stdout", no_argument, NULL, OPT_STDOUT },
     { "live", no_argument, NULL, OPT_LIVE },
+    { "wait-for-client", no_argument, NULL, OPT_WAIT_FOR_CLIENT },
     { "client-queue", required_argument, NULL, OPT_CLIENT_QUEUE },
     { "update-interval", required_argument, NULL, OPT_UPDATE_INTERVAL },
     { "user", required_argument, NULL, 'u' },
@@ -72,6 +81,9 @@ int broker_options_parse(int argc, char **argv, struct broker_options *opt, char
         case OPT_LIVE:
             opt->live = true;
             break;
+        case OPT_WAIT_FOR_CLIENT:
+            opt->wait_for_client = true;
+            break;
         case OPT_CLIENT_QUEUE:
             if (parse_range("client-queue", optarg, BROKER_MIN_CLIENT_QUEUE,
                             BROKER_MAX_CLIENT_QUEUE, &opt->client_queue, err, errlen) != 0)
@@ -115,6 +127,10 @@ int broker_options_parse(int argc, char **argv, struct broker_options *opt, char
     }
     if (opt->listeners == 0 && !opt->to_stdout) {
         snprintf(err, errlen, "nothing to serve: give --listeners 1 or more, or --stdout");
+        return -1;
+    }
+    if (opt->wait_for_client && (opt->live || opt->listeners == 0)) {
+        snprintf(err, errlen, "--wait-for-client needs --listeners 1 or more, and no --live");
         return -1;
     }
     return 0;

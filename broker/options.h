@@ -1,6 +1,6 @@
 /* The broker's command line, as flowsensed passes it:
- *   flowsense-broker --workers W --listeners L [--stdout] [--live] [--client-queue BYTES]
- *                    [--update-interval SEC] [-u USER] [-d] */
+ *   flowsense-broker --workers W --listeners L [--stdout] [--live | --wait-for-client]
+ *                    [--client-queue BYTES] [--update-interval SEC] [-u USER] [-d] */
 #ifndef FLOWSENSE_BROKER_OPTIONS_H
 #define FLOWSENSE_BROKER_OPTIONS_H
 
@@ -19,6 +19,9 @@ struct broker_options {
     unsigned listeners;       /* listening sockets after them */
     bool to_stdout;           /* NDJSON on fd 1 */
     bool live;                /* live capture: never hold the workers for a client */
+    bool wait_for_client;     /* replay for clients: take no worker event before the
+                               * first client (a restarted broker holds the replay
+                               * until one is back) */
     unsigned client_queue;    /* bytes a client may have queued */
     unsigned update_interval; /* seconds between agent_status records */
     const char *user;         /* unprivileged user to become */

@@ -1,3 +1,5 @@
+#define _GNU_SOURCE /* sigabbrev_np */
+
 #include "capture_loop.h"
 
 #include "log.h"
@@ -7,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -55,6 +58,41 @@ static double timeval_seconds(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* "SIGKILL" for 9; "exit" for the exits (index 0). */
+static void death_cause_name(char *out, size_t len, int cause)
+{
+    const char *abbrev = cause > 0 ? sigabbrev_np(cause) : NULL;
+
+    if (cause == 0)
+        snprintf(out, len, "exit");
+    else if (abbrev)
+        snprintf(out, len, "SIG%s", abbrev);
+    else
+        snprintf(out, len, "signal %d", cause);
+}
+
+/* worker_deaths: {"SIGKILL": 2, "exit": 1}, the causes seen so far. */
+static void pack_worker_deaths(msgpack_packer *pk, const struct supervisor_counts *c)
+{
+    uint64_t deaths[SUPERVISOR_DEATH_CAUSES];
+    char name[32];
+    uint32_t seen = 0;
+
+    /* One snapshot: the map's size must match the entries packed. */
+    for (int i = 0; i < SUPERVISOR_DEATH_CAUSES; i++) {
+        deaths[i] = atomic_load_explicit(&c->worker_deaths[i], memory_order_relaxed);
+        seen += deaths[i] > 0;
+    }
+    pk_key(pk, "worker_deaths");
+    msgpack_pack_map(pk, seen);
+    for (int i = 0; i < SUPERVISOR_DEATH_CAUSES; i++) {
+        if (deaths[i] == 0)
+            continue;
+        death_cause_name(name, sizeof(name), i);
+        pk_kv_u64(pk, name, deaths[i]);
+    }
+}
+
 static void send_stats(struct capture *cap)
 {
     uint64_t recv = 0, drop = 0, ifdrop = 0;
@@ -65,7 +103,7 @@ static void send_stats(struct capture *cap)
         source_add_stats(&cap->sources[i], &recv, &drop, &ifdrop);
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(&cap->control);
-    msgpack_pack_map(pk, 15);
+    msgpack_pack_map(pk, 17);
     pk_kv_str(pk, "type", "capture_stats");
     pk_kv_u64(pk, "packets", cap->steer.stats.packets);
     pk_kv_u64(pk, "bytes", cap->steer.stats.bytes);
@@ -80,9 +118,12 @@ static void send_stats(struct capture *cap)
         msgpack_pack_uint64(pk, atomic_load_explicit(&p->workers[i].ring.sh->records_dropped,
                                                       memory_order_relaxed));
     pk_kv_u64(pk, "worker_restarts",
-              atomic_load_explicit(&cap->restarts->workers, memory_order_relaxed));
+              atomic_load_explicit(&cap->counts->worker_restarts, memory_order_relaxed));
     pk_kv_u64(pk, "broker_restarts",
-              atomic_load_explicit(&cap->restarts->broker, memory_order_relaxed));
+              atomic_load_explicit(&cap->counts->broker_restarts, memory_order_relaxed));
+    pk_kv_u64(pk, "flows_lost",
+              atomic_load_explicit(&cap->counts->flows_lost, memory_order_relaxed));
+    pack_worker_deaths(pk, cap->counts);
     pk_kv_double(pk, "cpu_user", timeval_seconds(ru.ru_utime));
     pk_kv_double(pk, "cpu_system", timeval_seconds(ru.ru_stime));
     pk_kv_u64(pk, "maxrss_kb", (uint64_t)ru.ru_maxrss);

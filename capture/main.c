@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     sandbox_enter_supervisor(opts.user);
     supervisor_start_all(&supervisor);
     cap.pipeline = &pipeline;
-    cap.restarts = supervisor.restarts;
+    cap.counts = supervisor.counts;
     supervisor.capture_pid = capture_start(&cap);
     int status = supervisor_run(&supervisor, &pipeline);
 

@@ -18,13 +18,33 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Restart policy.
+ *
+ * Every child that dies is started again on the same ring and channels:
+ * at once after its first death (or the first after a run of
+ * STABLE_RUN_MS), then after 100, 200, 400, 800 ms for deaths in quick
+ * succession, and never later than BACKOFF_MAX_MS.  A hostile packet that
+ * kills worker after worker thus costs at most a second per death, and the
+ * ring starts each new worker after the record that killed the last one.
+ *
+ * flowsensed gives up (exit 1, "giving up") only for a child that can never
+ * start: MAX_START_FAILURES deaths in a row before it was ready.  A worker
+ * is ready once its sandbox is up and nDPI loaded (it flags its ring); any
+ * death before that is a failure to start: exec failed (126/127), bad user,
+ * unreadable nDPI tables, a sandbox policy that kills it at start-up.  The
+ * broker has no ring: its start-up errors are exits with a non-zero status,
+ * so a failure to start is such an exit within QUICK_DEATH_MS of starting.
+ * A broker killed by a signal crashed while serving and is always
+ * restarted, so no client can make flowsensed give up.  Giving up is right
+ * then because capture cannot go on: without that worker its share of the
+ * traffic has nowhere to go (a replay would wait for ever), and without a
+ * broker no record reaches anyone. */
 #define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS 5000
-/* A child that ran this long is healthy: its next death restarts fast. */
+#define BACKOFF_MAX_MS 1000
 #define STABLE_RUN_MS 10000
-#define MAX_ARGS 32
 #define QUICK_DEATH_MS 1000
-#define MAX_QUICK_DEATHS 5
+#define MAX_START_FAILURES 5
+#define MAX_ARGS 32
 /* Temporary descriptors while arranging the child's layout. */
 #define FD_SCRATCH_BASE 100
 
@@ -54,8 +74,7 @@ static void find_program(char *out, size_t len, const char *name)
         fatal("cannot find %s next to flowsensed nor at %s", name, out);
 }
 
-void supervisor_init(struct supervisor *s, const struct options *opts,
-                     const struct pipeline *p)
+void supervisor_init(struct supervisor *s, const struct options *opts, struct pipeline *p)
 {
     memset(s, 0, sizeof(*s));
     s->opts = opts;
@@ -67,10 +86,10 @@ void supervisor_init(struct supervisor *s, const struct options *opts,
         s->workers[i].index = i;
     }
     s->broker.role = "broker";
-    s->restarts = mmap(NULL, sizeof(*s->restarts), PROT_READ | PROT_WRITE,
-                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (s->restarts == MAP_FAILED)
-        fatal("mmap of the restart counters");
+    s->counts = mmap(NULL, sizeof(*s->counts), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s->counts == MAP_FAILED)
+        fatal("mmap of the supervisor's counters");
 }
 
 struct fd_plan {
@@ -124,6 +143,8 @@ static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][9
     argv[n++] = (char *)o->user;
     if (o->debug)
         argv[n++] = "-d";
+    if (o->live)
+        argv[n++] = "--live";
     for (int j = 0; j < o->n_sources; j++) {
         argv[n++] = "--interface";
         argv[n++] = (char *)o->sources[j].label;
@@ -136,7 +157,7 @@ static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][9
 
 static void start_child(struct supervisor *s, struct child *c)
 {
-    const struct pipeline *p = s->pipeline;
+    struct pipeline *p = s->pipeline;
     const struct options *o = s->opts;
     char *argv[MAX_ARGS + FLOWSENSE_MAX_INTERFACES * 3];
     char store[16][96];
@@ -161,6 +182,8 @@ static void start_child(struct supervisor *s, struct child *c)
             argv[n++] = "--stdout";
         if (o->live)
             argv[n++] = "--live";
+        else if (o->wait_for_client)
+            argv[n++] = "--wait-for-client";
         if (o->debug)
             argv[n++] = "-d";
         argv[n] = NULL;
@@ -170,9 +193,10 @@ static void start_child(struct supervisor *s, struct child *c)
         for (int i = 0; i < p->n_listen; i++)
             plan.from[plan.n++] = p->listen_fds[i];
     } else {
-        const struct worker_link *w = &p->workers[c->index];
+        struct worker_link *w = &p->workers[c->index];
         path = s->worker_path;
         worker_argv(s, c->index, argv, store);
+        ring_consumer_reset(&w->ring); /* no consumer runs: it is ours to write */
         plan.from[plan.n++] = w->ring_fd;
         plan.from[plan.n++] = w->ring.data_event_fd;
         plan.from[plan.n++] = w->ring.space_event_fd;
@@ -209,36 +233,86 @@ static struct child *child_by_pid(struct supervisor *s, pid_t pid)
     return NULL;
 }
 
+static void describe_death(char *out, size_t len, int status)
+{
+    if (WIFSIGNALED(status))
+        snprintf(out, len, "died from signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, len, "exited with status %d", WEXITSTATUS(status));
+}
+
+static bool failed_to_start(struct supervisor *s, const struct child *c, int status,
+                            uint64_t ran_ms)
+{
+    if (c != &s->broker)
+        return !ring_consumer_was_ready(&s->pipeline->workers[c->index].ring);
+    return WIFEXITED(status) && WEXITSTATUS(status) != 0 && ran_ms < QUICK_DEATH_MS;
+}
+
+/* Counts what a worker's death cost and tells the capture loop. */
+static void account_worker_death(struct supervisor *s, const struct child *c, pid_t pid,
+                                 int status, const char *how)
+{
+    struct worker_exit e = {
+        .worker = c->index,
+        .pid = pid,
+        .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+        .status = WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+        .flows_lost = ring_take_flows(&s->pipeline->workers[c->index].ring),
+    };
+
+    atomic_fetch_add_explicit(&s->counts->flows_lost, e.flows_lost, memory_order_relaxed);
+    if (e.signal >= 0 && e.signal < SUPERVISOR_DEATH_CAUSES)
+        atomic_fetch_add_explicit(&s->counts->worker_deaths[e.signal], 1, memory_order_relaxed);
+    log_warnx("worker %d (pid %d) %s; %llu flows lost with it", c->index, (int)pid, how,
+              (unsigned long long)e.flows_lost);
+    if (s->on_worker_exit)
+        s->on_worker_exit(s->on_worker_exit_ctx, &e);
+}
+
 static void child_exited(struct supervisor *s, struct child *c, int status)
 {
-    uint64_t now = monotonic_ms();
+    uint64_t now = monotonic_ms(), ran_ms = now - c->started_ms;
+    pid_t pid = c->pid;
+    bool worker = c != &s->broker;
+    char how[96];
 
     c->pid = 0;
     if (s->shutting_down && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         c->finished = true;
         return;
     }
-    if (WIFSIGNALED(status))
-        log_warnx("%s %d died from signal %d (%s)", c->role, c->index, WTERMSIG(status),
-                  strsignal(WTERMSIG(status)));
+    describe_death(how, sizeof(how), status);
+    if (worker)
+        account_worker_death(s, c, pid, status, how);
     else
-        log_warnx("%s %d exited with status %d", c->role, c->index, WEXITSTATUS(status));
-    if (now - c->started_ms >= STABLE_RUN_MS || c->backoff_ms == 0) {
-        c->backoff_ms = BACKOFF_FIRST_MS;
-        c->quick_deaths = 0;
-    } else if (c->backoff_ms < BACKOFF_MAX_MS) {
-        c->backoff_ms *= 2;
+        log_warnx("broker (pid %d) %s", (int)pid, how);
+    if (failed_to_start(s, c, status, ran_ms)) {
+        if (++c->start_failures >= MAX_START_FAILURES)
+            fatalx("%s %d cannot start: it %s, %u times in a row before it was ready; giving up",
+                   c->role, c->index, how, c->start_failures);
+    } else {
+        c->start_failures = 0;
     }
-    /* A child that can never start (missing binary, bad user) would
-     * otherwise leave a replay waiting for ever on its ring. */
-    if (now - c->started_ms < QUICK_DEATH_MS && ++c->quick_deaths >= MAX_QUICK_DEATHS)
-        fatalx("%s %d died %u times in a row within %u ms of starting: giving up", c->role,
-               c->index, c->quick_deaths, QUICK_DEATH_MS);
+    /* Capture is over and the worker had taken everything, its end marker
+     * included: a new one would wait for ever.  Its flows are counted lost. */
+    if (worker && s->shutting_down && ring_drained(&s->pipeline->workers[c->index].ring)) {
+        c->finished = true;
+        return;
+    }
+    if (ran_ms >= STABLE_RUN_MS)
+        c->quick_deaths = 0;
+    if (c->quick_deaths == 0)
+        c->backoff_ms = 0;
+    else if (c->backoff_ms == 0)
+        c->backoff_ms = BACKOFF_FIRST_MS;
+    else if (c->backoff_ms < BACKOFF_MAX_MS)
+        c->backoff_ms = 2 * c->backoff_ms < BACKOFF_MAX_MS ? 2 * c->backoff_ms : BACKOFF_MAX_MS;
+    c->quick_deaths++;
     c->restart_at_ms = now + c->backoff_ms;
-    if (c == &s->broker)
-        atomic_fetch_add_explicit(&s->restarts->broker, 1, memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&s->restarts->workers, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(worker ? &s->counts->worker_restarts : &s->counts->broker_restarts,
+                              1, memory_order_relaxed);
     log_warnx("restarting %s %d in %u ms", c->role, c->index, c->backoff_ms);
 }
 

@@ -1,11 +1,13 @@
 /* Starts the workers and the broker with the descriptor layout of
- * fdmap.h, and restarts any that dies, with back-off. */
+ * fdmap.h, restarts any that dies (within a second, see supervisor.c),
+ * and counts what each death cost. */
 #ifndef FLOWSENSE_CAPTURE_SUPERVISOR_H
 #define FLOWSENSE_CAPTURE_SUPERVISOR_H
 
 #include "options.h"
 #include "pipeline.h"
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,32 +21,50 @@ struct child {
     uint64_t restart_at_ms; /* when to start again, 0 if not scheduled */
     unsigned backoff_ms;
     unsigned quick_deaths;  /* consecutive deaths soon after a start */
+    unsigned start_failures; /* consecutive deaths before it was ready */
     bool finished;          /* exited 0 after shutdown began */
 };
 
-/* Shared with the capture process (anonymous shared memory), which
- * reports them in capture_stats. */
-struct restart_counts {
-    _Atomic uint64_t workers;
-    _Atomic uint64_t broker;
+/* A worker died: what the broker is told (a worker_exit event). */
+struct worker_exit {
+    int worker;
+    pid_t pid;
+    int signal;          /* the signal that killed it, 0 if it exited */
+    int status;          /* its exit status, when signal is 0 */
+    uint64_t flows_lost; /* flows it held: they die with it */
+};
+
+typedef void (*worker_exit_fn)(void *ctx, const struct worker_exit *e);
+
+/* worker_deaths[0]: exits; worker_deaths[n]: deaths by signal n. */
+#define SUPERVISOR_DEATH_CAUSES NSIG
+
+/* What the supervisor counts, in anonymous shared memory: the capture
+ * process reads it for its capture_stats. */
+struct supervisor_counts {
+    _Atomic uint64_t worker_restarts;
+    _Atomic uint64_t broker_restarts;
+    _Atomic uint64_t flows_lost;
+    _Atomic uint64_t worker_deaths[SUPERVISOR_DEATH_CAUSES];
 };
 
 struct supervisor {
     const struct options *opts;
-    const struct pipeline *pipeline;
+    struct pipeline *pipeline;
     char worker_path[4096];
     char broker_path[4096];
     struct child workers[FLOWSENSE_MAX_WORKERS];
     struct child broker;
     bool shutting_down;
-    struct restart_counts *restarts;
+    struct supervisor_counts *counts;
     pid_t capture_pid;      /* the capture process, 0 once it has ended */
     int capture_status;     /* its wait status once ended */
+    worker_exit_fn on_worker_exit; /* optional; called from supervisor_poll */
+    void *on_worker_exit_ctx;
 };
 
 /* Finds the child executables next to flowsensed, else in LIBEXECDIR. */
-void supervisor_init(struct supervisor *s, const struct options *opts,
-                     const struct pipeline *p);
+void supervisor_init(struct supervisor *s, const struct options *opts, struct pipeline *p);
 void supervisor_start_all(struct supervisor *s);
 /* Reaps dead children and starts those whose back-off has passed.
  * Cheap when nothing happened: call it from every loop. */

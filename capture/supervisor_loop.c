@@ -1,6 +1,7 @@
 #include "supervisor_loop.h"
 
 #include "capture_loop.h"
+#include "channel.h"
 #include "log.h"
 
 #include <signal.h>
@@ -17,6 +18,29 @@ static void sleep_ms(unsigned ms)
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
     nanosleep(&ts, NULL);
+}
+
+/* The supervisor's own writer on the control channel (the capture process
+ * has another; each message is one SEQPACKET datagram, so they never mix). */
+static struct channel_writer control;
+
+/* The broker drops the dead worker's statistics at once; the counters
+ * follow in the capture's next capture_stats. */
+static void report_worker_exit(void *ctx, const struct worker_exit *e)
+{
+    (void)ctx;
+    msgpack_packer *pk = channel_event_begin(&control);
+    msgpack_pack_map(pk, 6);
+    pk_kv_str(pk, "type", "worker_exit");
+    pk_kv_u64(pk, "worker", (uint64_t)e->worker);
+    pk_kv_u64(pk, "pid", (uint64_t)e->pid);
+    pk_kv_u64(pk, "signal", (uint64_t)e->signal);
+    pk_kv_u64(pk, "status", (uint64_t)e->status);
+    pk_kv_u64(pk, "flows_lost", e->flows_lost);
+    channel_event_end(&control);
+    if (channel_flush(&control) != 0)
+        log_warnx("worker_exit of worker %d not delivered: the broker will count its flows "
+                  "until the new worker reports", e->worker);
 }
 
 static void wait_children(struct supervisor *s, bool (*done)(const struct supervisor *),
@@ -72,6 +96,8 @@ static int capture_exit_status(const struct supervisor *s)
 
 int supervisor_run(struct supervisor *s, struct pipeline *p)
 {
+    channel_writer_init(&control, p->control_fd);
+    s->on_worker_exit = report_worker_exit;
     supervise_capture(s);
     int status = capture_exit_status(s);
 
@@ -84,5 +110,7 @@ int supervisor_run(struct supervisor *s, struct pipeline *p)
     /* Now the broker sees end-of-file on each event channel once drained. */
     pipeline_close_worker_side(p);
     wait_children(s, supervisor_broker_finished, BROKER_EXIT_TIMEOUT_MS, "broker");
+    s->on_worker_exit = NULL;
+    channel_writer_destroy(&control);
     return status;
 }

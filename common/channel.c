@@ -3,8 +3,10 @@
 #include "log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define MAX_STRING 4096
 
@@ -12,6 +14,7 @@ void channel_writer_init(struct channel_writer *w, int fd)
 {
     memset(w, 0, sizeof(*w));
     w->fd = fd;
+    w->max_wait_ms = -1;
     msgpack_sbuffer_init(&w->batch);
     msgpack_sbuffer_init(&w->event);
     msgpack_packer_init(&w->packer, &w->event, msgpack_sbuffer_write);
@@ -42,21 +45,69 @@ void channel_event_end(struct channel_writer *w)
     w->batch_events++;
 }
 
+void channel_set_max_wait(struct channel_writer *w, int ms)
+{
+    w->max_wait_ms = ms;
+    w->peer_stalled = false;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One send of the batch, waiting for room as max_wait_ms allows.  Returns
+ * what send() returned; EAGAIN when the wait ran out. */
+static ssize_t send_batch(struct channel_writer *w)
+{
+    bool bounded = w->max_wait_ms >= 0;
+    int flags = MSG_NOSIGNAL | (bounded ? MSG_DONTWAIT : 0);
+    int64_t deadline = bounded ? now_ms() + w->max_wait_ms : 0;
+
+    for (;;) {
+        ssize_t n = send(w->fd, w->batch.data, w->batch.size, flags);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN || !bounded || w->peer_stalled)
+            return n;
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
 int channel_flush(struct channel_writer *w)
 {
     if (w->batch.size == 0)
         return 0;
-    ssize_t n;
-    do {
-        n = send(w->fd, w->batch.data, w->batch.size, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = send_batch(w);
     int rc = 0;
     if (n != (ssize_t)w->batch.size) {
-        if (n < 0)
+        if (n < 0 && errno == EAGAIN) {
+            if (!w->peer_stalled)
+                log_warnx("event channel fd %d: peer not reading; dropping events until it "
+                          "does", w->fd);
+            w->peer_stalled = true;
+        } else if (n < 0) {
             log_warn("event channel fd %d: send of %zu bytes", w->fd, w->batch.size);
+        }
         w->events_dropped += w->batch_events;
         rc = -1;
     } else {
+        if (w->peer_stalled)
+            log_warnx("event channel fd %d: peer reading again (%llu events dropped so far)",
+                      w->fd, (unsigned long long)w->events_dropped);
+        w->peer_stalled = false;
         w->events_sent += w->batch_events;
         w->messages_sent++;
     }

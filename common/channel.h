@@ -7,11 +7,15 @@
  *   flow, flow_status, flow_purge   records for clients, already shaped
  *                                   like their JSON (type, interface,
  *                                   internal, established, flow{...})
- *   worker_stats                    counters of one worker
+ *   worker_stats                    counters of one worker (with its pid)
  * On the control channel flowsensed ↔ broker:
  *   capture_stats                   flowsensed → broker, every second
  *   capture_done                    flowsensed → broker: no packet will
  *                                   come; the workers' tail follows
+ *   worker_exit                     flowsensed → broker: a worker died
+ *                                   (worker, pid, signal or 0, exit
+ *                                   status, flows_lost); the broker
+ *                                   drops its worker_stats
  *   client_connected                broker → flowsensed
  */
 #ifndef FLOWSENSE_CHANNEL_H
@@ -31,8 +35,10 @@ struct channel_writer {
     msgpack_sbuffer event;   /* the event being built */
     msgpack_packer packer;   /* writes into event */
     uint32_t batch_events;
+    int max_wait_ms;         /* how long a send waits for room; -1: for ever */
+    bool peer_stalled;       /* a wait expired; no more waits until a send succeeds */
     uint64_t events_sent;
-    uint64_t events_dropped; /* too large, or the peer was gone */
+    uint64_t events_dropped; /* too large, the peer gone, or not reading */
     uint64_t messages_sent;
 };
 
@@ -43,10 +49,15 @@ msgpack_packer *channel_event_begin(struct channel_writer *w);
 /* Moves the finished event into the batch, sending the batch first when
  * the event would not fit. */
 void channel_event_end(struct channel_writer *w);
-/* Sends the batch as one message.  Blocks while the peer's queue is
- * full (replay must be lossless).  Returns 0, or -1 when the peer is
- * gone (the batch is dropped and counted). */
+/* Sends the batch as one message.  While the peer's queue is full it
+ * waits, for ever by default (replay must be lossless).  Returns 0, or -1
+ * when the batch was dropped and counted: the peer is gone, or the wait
+ * limit passed. */
 int channel_flush(struct channel_writer *w);
+/* Limits how long channel_flush waits for room to ms (-1: no limit).
+ * Once a wait has run out, later flushes drop at once until the peer
+ * takes a message again: a dead peer costs one wait, not one per batch. */
+void channel_set_max_wait(struct channel_writer *w, int ms);
 
 /* Typed helpers so encoders read like the record they build. */
 void pk_str(msgpack_packer *pk, const char *s);

@@ -78,8 +78,14 @@ int ring_attach(struct ring *r, int memfd, int data_event_fd, int space_event_fd
     }
     if (ring_map(r, memfd, probe.data_size) < 0)
         return -1;
-    /* Resume where the previous consumer stopped. */
-    r->local_pos = atomic_load_explicit(&r->sh->tail, memory_order_relaxed);
+    /* Resume after the last record the previous consumer took: what it
+     * took died with its flow table, and if one of those records killed
+     * it, it must not kill us too.  A position outside [tail, head] (a
+     * fresh ring, a reset, a hostile writer) is not trusted: tail then. */
+    uint32_t tail = atomic_load_explicit(&r->sh->tail, memory_order_relaxed);
+    uint32_t head = atomic_load_explicit(&r->sh->head, memory_order_acquire);
+    uint32_t taken = atomic_load_explicit(&r->sh->taken, memory_order_relaxed);
+    r->local_pos = (taken & 7) == 0 && taken - tail <= head - tail ? taken : tail;
     r->cached_peer = r->local_pos;
     r->data_event_fd = data_event_fd;
     r->space_event_fd = space_event_fd;
@@ -91,6 +97,27 @@ void ring_detach(struct ring *r)
     if (r->sh)
         munmap(r->sh, r->map_len);
     r->sh = NULL;
+}
+
+void ring_consumer_reset(struct ring *r)
+{
+    atomic_store_explicit(&r->sh->consumer_ready, 0, memory_order_relaxed);
+}
+
+bool ring_consumer_was_ready(const struct ring *r)
+{
+    return atomic_load_explicit(&r->sh->consumer_ready, memory_order_relaxed) != 0;
+}
+
+uint64_t ring_take_flows(struct ring *r)
+{
+    return atomic_exchange_explicit(&r->sh->flows_active, 0, memory_order_relaxed);
+}
+
+bool ring_drained(const struct ring *r)
+{
+    return atomic_load_explicit(&r->sh->taken, memory_order_relaxed) ==
+           atomic_load_explicit(&r->sh->head, memory_order_acquire);
 }
 
 static void eventfd_signal(int fd)
@@ -176,6 +203,7 @@ static void ring_reset_corrupt(struct ring *r, uint32_t head)
 {
     atomic_fetch_add_explicit(&r->sh->records_corrupt, 1, memory_order_relaxed);
     r->local_pos = head;
+    atomic_store_explicit(&r->sh->taken, head, memory_order_relaxed);
     ring_release(r);
 }
 
@@ -219,6 +247,10 @@ void ring_pop(struct ring *r)
 
     r->local_pos += rec->size;
     r->pending++;
+    atomic_store_explicit(&r->sh->taken, r->local_pos, memory_order_relaxed);
+    /* Compiler barrier: the store is issued before the caller handles the
+     * record, so it is in shared memory if handling kills the process. */
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 void ring_release(struct ring *r)
@@ -243,4 +275,14 @@ void ring_wait_data(struct ring *r, int timeout_ms)
     if (head == r->local_pos)
         eventfd_wait(r->data_event_fd, timeout_ms);
     atomic_store_explicit(&r->sh->consumer_sleeping, 0, memory_order_relaxed);
+}
+
+void ring_consumer_ready(struct ring *r)
+{
+    atomic_store_explicit(&r->sh->consumer_ready, 1, memory_order_relaxed);
+}
+
+void ring_report_flows(struct ring *r, uint64_t flows)
+{
+    atomic_store_explicit(&r->sh->flows_active, flows, memory_order_relaxed);
 }

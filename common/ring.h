@@ -2,8 +2,8 @@
  *
  * flowsensed (producer) creates one ring per worker with ring_create()
  * before forking, so a restarted worker re-attaches to the same memory
- * with ring_attach() and carries on from the consumer position the dead
- * one left behind.
+ * with ring_attach() and carries on after the last record the dead one
+ * took: a record that kills its worker is not handed to the next one.
  *
  * The data area holds variable-size records (struct ring_record + bytes),
  * each 8-byte aligned.  A record never wraps: when it does not fit before
@@ -18,6 +18,7 @@
 #define FLOWSENSE_RING_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,7 +50,9 @@ struct ring_record {
 
 #define RING_RECORD_HEADER_SIZE ((uint32_t)sizeof(struct ring_record))
 
-/* Counters are each written by one side only (named beside each). */
+/* Counters are each written by one side only (named beside each).  The
+ * consumer's state after `records_corrupt` is also written by flowsensed,
+ * but only while no consumer runs: before it starts one, after one died. */
 struct ring_shared {
     /* Written once by ring_create(), read-only afterwards. */
     uint64_t magic;
@@ -67,6 +70,9 @@ struct ring_shared {
     _Atomic uint32_t consumer_sleeping;  /* consumer: 1 while blocked */
     _Atomic uint64_t records_consumed;   /* consumer */
     _Atomic uint64_t records_corrupt;    /* consumer: bad record, ring reset */
+    _Atomic uint32_t taken;              /* consumer: end of the last record popped */
+    _Atomic uint32_t consumer_ready;     /* consumer: 1 once it takes records */
+    _Atomic uint64_t flows_active;       /* consumer: flows its table holds */
 
     _Alignas(64) uint8_t data[];
 };
@@ -91,6 +97,18 @@ int ring_create(struct ring *r, uint32_t size, int *memfd);
 int ring_attach(struct ring *r, int memfd, int data_event_fd, int space_event_fd);
 void ring_detach(struct ring *r);
 
+/* The producer's view of its consumer's life (flowsensed supervises it).
+ * Before starting a consumer: */
+void ring_consumer_reset(struct ring *r);
+/* After the consumer died: did it get as far as ring_consumer_ready()? */
+bool ring_consumer_was_ready(const struct ring *r);
+/* After the consumer died: the flows it last reported, which died with
+ * it; reads them once (the count is cleared). */
+uint64_t ring_take_flows(struct ring *r);
+/* The consumer has taken every published record (the last one included,
+ * e.g. RING_END). */
+bool ring_drained(const struct ring *r);
+
 /* Producer.  ring_reserve returns where to write cap_len packet bytes, or
  * NULL when the ring lacks room (nothing is changed then). */
 struct ring_record *ring_reserve(struct ring *r, uint32_t cap_len);
@@ -104,10 +122,19 @@ void ring_wait_space(struct ring *r, int timeout_ms);
  * record that fails validation resets the ring (everything in it is
  * dropped and counted in records_corrupt) and NULL is returned. */
 const struct ring_record *ring_peek(struct ring *r);
+/* Takes the record ring_peek returned; it stays readable until the next
+ * ring_release.  Pop before handling a record, so that a consumer killed
+ * by it is not given it again. */
 void ring_pop(struct ring *r);
 /* Gives popped space back to the producer and wakes it if it waits. */
 void ring_release(struct ring *r);
 /* Blocks up to timeout_ms for the producer to publish. */
 void ring_wait_data(struct ring *r, int timeout_ms);
+/* Initialisation is over: from now on a death is a crash, not a failure
+ * to start (see capture/supervisor.c). */
+void ring_consumer_ready(struct ring *r);
+/* How many flows the consumer holds, for flowsensed to count as lost if
+ * it dies.  One plain store: call it whenever the count may have changed. */
+void ring_report_flows(struct ring *r, uint64_t flows);
 
 #endif

@@ -235,9 +235,10 @@ void event_worker_stats(struct channel_writer *w, const struct worker_options *o
 
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(w);
-    msgpack_pack_map(pk, 16);
+    msgpack_pack_map(pk, 17);
     pk_kv_str(pk, "type", "worker_stats");
     pk_kv_u64(pk, "worker", (uint64_t)o->id);
+    pk_kv_u64(pk, "pid", (uint64_t)o->pid);
     pk_kv_u64(pk, "flows", t->count);
     pk_kv_u64(pk, "flows_total", t->flows_created);
     pk_kv_u64(pk, "flows_refused", t->flows_refused);

@@ -6,8 +6,9 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-enum { OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP };
+enum { OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP, OPT_LIVE };
 
 static unsigned number(const char *opt, const char *v, unsigned min, unsigned max)
 {
@@ -28,11 +29,13 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         { "ttl-idle-flow", required_argument, NULL, OPT_TTL },
         { "ttl-idle-tcp-flow", required_argument, NULL, OPT_TTL_TCP },
         { "interface", required_argument, NULL, OPT_IFACE },
+        { "live", no_argument, NULL, OPT_LIVE },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
     memset(o, 0, sizeof(*o));
+    o->pid = (int)getpid();
     o->user = "flowsense";
     o->update_interval = 15;
     o->max_detection_pkts = 32;
@@ -47,6 +50,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         case OPT_MAXFLOWS: o->max_flows = number("--max-flows", optarg, 16, 100000000); break;
         case OPT_TTL: o->ttl_idle_flow = number("--ttl-idle-flow", optarg, 1, 86400); break;
         case OPT_TTL_TCP: o->ttl_idle_tcp_flow = number("--ttl-idle-tcp-flow", optarg, 1, 86400); break;
+        case OPT_LIVE: o->live = true; break;
         case OPT_IFACE:
             /* --interface NAME ROLE: the role is the next argument. */
             if (o->n_interfaces == FLOWSENSE_MAX_INTERFACES || optind >= argc)

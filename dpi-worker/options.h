@@ -13,6 +13,9 @@ struct worker_interface {
 
 struct worker_options {
     int id;
+    int pid;                     /* this process, in worker_stats: the broker tells
+                                  * a dead worker's late stats from its successor's */
+    bool live;                   /* live capture: never wait long on the broker */
     const char *user;
     bool debug;
     unsigned update_interval;    /* seconds of packet time */

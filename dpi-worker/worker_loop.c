@@ -11,6 +11,11 @@
 #define CLOSE_LINGER_MS 5000
 #define RELEASE_BATCH 64
 #define IDLE_WAIT_MS 1000
+/* Live, a broker that does not read (dead, restarting) holds the worker
+ * this long at most; then events are dropped and counted, so the flow
+ * table keeps up with the packets.  The channel buffer (8 MiB) absorbs a
+ * broker restart. */
+#define LIVE_CHANNEL_WAIT_MS 200
 
 volatile int worker_stop_requested;
 
@@ -221,20 +226,28 @@ void worker_run(struct worker *w)
     const struct ring_record *rec;
     unsigned popped = 0;
 
+    channel_set_max_wait(&w->events, w->opts->live ? LIVE_CHANNEL_WAIT_MS : -1);
+    ring_consumer_ready(&w->ring);
     while (!worker_stop_requested) {
         while ((rec = ring_peek(&w->ring)) != NULL) {
+            /* Popped first: if this record kills us, our successor starts
+             * after it.  It stays readable until ring_release. */
+            ring_pop(&w->ring);
             if (rec->kind == RING_END) {
                 /* The end record carries the input's last time: flows
                  * still open are purged at that time in every worker. */
                 advance_clock(w, rec->ts_ns / 1000000);
-                ring_pop(&w->ring);
                 ring_release(&w->ring);
+                /* Capture is over: the tail goes to the broker whole. */
+                channel_set_max_wait(&w->events, -1);
                 worker_purge_all(w, "terminated");
+                ring_report_flows(&w->ring, w->flows.count);
                 channel_flush(&w->events);
                 return;
             }
             worker_handle_record(w, rec);
-            ring_pop(&w->ring);
+            /* What flowsensed counts as lost if we die now. */
+            ring_report_flows(&w->ring, w->flows.count);
             if (++popped % RELEASE_BATCH == 0)
                 ring_release(&w->ring);
         }

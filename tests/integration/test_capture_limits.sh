@@ -32,4 +32,4 @@ FLOWSENSED=$TMP/bin/flowsensed fs_run 60 -r "$LOCAL_PCAP/mixed.pcap" --stdout
     || fail "flowsensed with a worker that cannot start exited $FS_RC, expected a quick failure"
 grep -q "giving up" "$FS_LAST_ERR" || fail "no clear 'giving up' message: $(tail -n 3 "$FS_LAST_ERR")"
 assert_no_leftovers
-say "ok: a worker that cannot start ends flowsensed with: $(grep -o 'worker 0 died.*' "$FS_LAST_ERR" | head -n 1)"
+say "ok: a worker that cannot start ends flowsensed with: $(grep -o 'worker 0 cannot start.*' "$FS_LAST_ERR" | head -n 1)"

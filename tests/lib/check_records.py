@@ -2,7 +2,7 @@
 """Checks an NDJSON file of flowsense records against the stream contract.
 
   check_records.py FILE [--hello] [--min-flows N] [--interface NAME] [--internal]
-                   [--allow-unpurged]
+                   [--allow-unpurged] [--allow-reopened] [--joined-late]
 
 Checks (all errors are listed, then exit 1):
   - every line is ASCII and one JSON object with a string "type";
@@ -12,10 +12,16 @@ Checks (all errors are listed, then exit 1):
     digest is 40 lowercase hex, detected_application_name leads with the id;
   - per digest, records alternate flow, flow_purge, flow, flow_purge...:
     every flow is purged later, no purge comes without its flow;
+    a worker that dies loses its flows: with --allow-unpurged a flow may
+    lack its purge, with --allow-reopened a later flow record of the same
+    digest (from the worker's successor) replaces an unpurged one; a client
+    that connected mid-stream (--joined-late) may see purges of flows whose
+    flow record it never got;
   - flow_purge reasons are closed, expired or terminated, and its counters
     add up (total = local + other);
   - at least --min-flows flow records.
-Prints a one-line summary of record counts on success.
+Prints a one-line summary of record counts on success (with
+--allow-unpurged, also how many flows lack their purge: "unpurged=N").
 """
 
 import argparse
@@ -113,7 +119,7 @@ class Checker:
                 self.error(line_no, "first_seen_at > last_seen_at")
         self.check_sums(line_no, "flow", flow)
         digest = flow["digest"]
-        if digest in self.open_flows:
+        if digest in self.open_flows and not self.args.allow_reopened:
             self.error(line_no, "second flow record for digest %s (first at line %d)"
                        " without a flow_purge between" % (digest, self.open_flows[digest]))
         self.open_flows[digest] = line_no
@@ -135,7 +141,7 @@ class Checker:
             return
         self.check_fields(line_no, "flow_purge.flow", flow, COUNTER_FIELDS)
         self.check_sums(line_no, "flow_purge.flow", flow)
-        if self.open_flows.pop(flow["digest"], None) is None:
+        if self.open_flows.pop(flow["digest"], None) is None and not self.args.joined_late:
             self.error(line_no, "flow_purge for digest %s without a flow record before it"
                        % flow["digest"])
 
@@ -203,6 +209,12 @@ def main():
     ap.add_argument("--internal", action="store_true", help="expect internal: true")
     ap.add_argument("--allow-unpurged", action="store_true",
                     help="flows may lack a purge (their worker was killed)")
+    ap.add_argument("--allow-reopened", action="store_true",
+                    help="a flow record may come again without a purge between (the first"
+                         " one's worker was killed, its successor met the flow again)")
+    ap.add_argument("--joined-late", action="store_true",
+                    help="purges may come without their flow record (the client connected"
+                         " mid-stream, e.g. to a restarted broker)")
     ap.add_argument("--max-errors", type=int, default=30)
     args = ap.parse_args()
     checker = Checker(args)
@@ -216,6 +228,8 @@ def main():
         if len(checker.errors) > args.max_errors:
             print("  ... and %d more" % (len(checker.errors) - args.max_errors))
         return 1
+    if args.allow_unpurged:
+        summary += "; unpurged=%d" % len(checker.open_flows)
     print("check_records: ok: %s" % summary)
     return 0
 

@@ -138,6 +138,31 @@ children_named() {
     done
 }
 
+# kill_and_time_restart SIG PID NAME SECONDS: sends SIG to PID, a NAME
+# child of the flowsensed of fs_start, then polls (every 10 ms, at most
+# SECONDS) for a NAME child that was not there before.  Sets RESTART_PID
+# and RESTART_MS, the milliseconds from the kill until the new child runs
+# NAME; status 1 if none came.
+kill_and_time_restart() {
+    local sig=$1 victim=$2 name=$3 secs=$4 before start now c
+    before=$(children_named "$FS_PID" "$name")
+    start=${EPOCHREALTIME//[.,]/}
+    kill "-$sig" "$victim" || return 1
+    while true; do
+        for c in $(cat "/proc/$FS_PID/task/"*/children 2>/dev/null); do
+            grep -qx "$c" <<<"$before" && continue
+            [[ $(proc_name "$c") == "$name" ]] || continue
+            now=${EPOCHREALTIME//[.,]/}
+            RESTART_PID=$c
+            RESTART_MS=$(((now - start) / 1000))
+            return 0
+        done
+        now=${EPOCHREALTIME//[.,]/}
+        ((now - start > secs * 1000000)) && return 1
+        sleep 0.01
+    done
+}
+
 # fs_start ARGS...: starts flowsensed in a session of its own, with the
 # run user added (unless FS_NO_USER is set); stdout and stderr go to
 # $TMP/flowsensed.{out,err} (or $FS_OUT, $FS_ERR).

@@ -79,7 +79,7 @@ def main():
     signal.setitimer(signal.ITIMER_REAL, 0)
 
     counts = {}
-    reader_args = argparse.Namespace(max_records=None, lenient_header=False)
+    reader_args = argparse.Namespace(max_records=None, lenient_header=False, rate=0)
     with open(args.output, "w", encoding="ascii") as out, \
             open(raw_path, encoding="ascii", errors="strict", newline="\n") as fh:
         try:

@@ -117,6 +117,7 @@ def read_payload(fh, index, length):
 
 def read_stream(fh, out, args, counts):
     index = 0
+    start = time.monotonic()
     while args.max_records is None or index < args.max_records:
         length = read_header(fh, index, not args.lenient_header)
         if length is None:
@@ -126,6 +127,11 @@ def read_stream(fh, out, args, counts):
         out.write(payload)
         out.flush()
         index += 1
+        if args.rate:
+            # a slow reader: a replay then runs at its pace
+            ahead = index / args.rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
 
 
 def main():
@@ -138,6 +144,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=0,
                     help="give up (exit 3) after this many seconds in all")
     ap.add_argument("--max-records", type=int, help="stop after this many records")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="read at most this many records per second (a slow client)")
     ap.add_argument("--send", help="a line to send after connecting (subscription)")
     ap.add_argument("--lenient-header", action="store_true",
                     help="accept any JSON header, e.g. netifyd 4's {\"length\": N}")

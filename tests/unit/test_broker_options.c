@@ -27,9 +27,11 @@ static void test_full_command_line(void **state)
     struct broker_options opt;
     char err[160];
     char **argv = ARGV("--workers", "3", "--listeners", "2", "--stdout", "--update-interval", "5",
-                       "-u", "nobody", "-d");
+                       "-u", "nobody", "-d", "--wait-for-client");
 
     assert_int_equal(parse(argv, &opt, err), 0);
+    assert_true(opt.wait_for_client);
+    assert_false(opt.live);
     assert_int_equal(opt.workers, 3);
     assert_int_equal(opt.listeners, 2);
     assert_true(opt.to_stdout);
@@ -50,6 +52,7 @@ static void test_defaults_and_equals_form(void **state)
     assert_int_equal(opt.listeners, 16);
     assert_false(opt.to_stdout);
     assert_false(opt.debug);
+    assert_false(opt.wait_for_client);
     assert_int_equal(opt.update_interval, 15);
     assert_string_equal(opt.user, "flowsense");
 
@@ -100,6 +103,10 @@ static void test_missing_and_unknown(void **state)
     expect_error(ARGV("--listeners", "1", "--workers"), "--workers needs a value");
     expect_error(ARGV("--workers", "1", "--listeners", "1", "-u"), "-u needs a value");
     expect_error(ARGV("--workers", "1", "--listeners", "1", "-u", ""), "-u: empty user name");
+    expect_error(ARGV("--workers", "1", "--listeners", "0", "--stdout", "--wait-for-client"),
+                 "--wait-for-client needs --listeners 1 or more, and no --live");
+    expect_error(ARGV("--workers", "1", "--listeners", "1", "--live", "--wait-for-client"),
+                 "--wait-for-client needs --listeners 1 or more, and no --live");
 }
 
 static void test_help(void **state)

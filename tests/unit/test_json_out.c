@@ -558,6 +558,128 @@ static void test_record_agent_status(void **state)
     agent_destroy(&a);
 }
 
+static void pack_worker_exit(msgpack_packer *pk, uint64_t worker, uint64_t pid)
+{
+    msgpack_pack_map(pk, 6);
+    pk_kv_str(pk, "type", "worker_exit");
+    pk_kv_u64(pk, "worker", worker);
+    pk_kv_u64(pk, "pid", pid);
+    pk_kv_u64(pk, "signal", 9);
+    pk_kv_u64(pk, "status", 0);
+    pk_kv_u64(pk, "flows_lost", 12);
+}
+
+/* worker_stats of `pid` with flows and CPU seconds; stored as the broker does. */
+static void store_worker_of(struct fixture *f, struct agent *a, unsigned worker, uint64_t pid,
+                            uint64_t flows, double cpu)
+{
+    msgpack_sbuffer_clear(&f->sb);
+    msgpack_pack_map(&f->pk, 7);
+    pk_kv_str(&f->pk, "type", "worker_stats");
+    pk_kv_u64(&f->pk, "worker", worker);
+    pk_kv_u64(&f->pk, "pid", pid);
+    pk_kv_u64(&f->pk, "flows", flows);
+    pk_kv_double(&f->pk, "cpu_user", cpu);
+    pk_kv_double(&f->pk, "cpu_system", 0);
+    pk_kv_u64(&f->pk, "events_dropped", 2);
+    store_stats(f, a, (int)worker);
+}
+
+static const char *status_line(struct fixture *f, struct agent *a)
+{
+    struct agent_self self = { .timestamp = 1 };
+    struct agent_counters counters = { 0 };
+
+    msgpack_sbuffer_clear(&f->sb);
+    agent_status_pack(a, &f->pk, &self, &counters, true);
+    return render(f);
+}
+
+/* A dead worker's flows leave the totals and its statistics the workers
+ * array at once; its CPU time and drops stay counted; statistics it sent
+ * before dying but read afterwards do not bring it back; its successor's
+ * replace it. */
+static void test_worker_exit_drops_the_dead_workers_stats(void **state)
+{
+    struct fixture *f = *state;
+    struct agent a;
+    const char *why = NULL;
+
+    assert_int_equal(agent_init(&a, 2, 15), 0);
+    store_worker_of(f, &a, 0, 100, 5, 1.0);
+    store_worker_of(f, &a, 1, 200, 12, 2.0);
+    assert_non_null(strstr(status_line(f, &a), "\"flows\":17,"));
+
+    msgpack_sbuffer_clear(&f->sb);
+    pack_worker_exit(&f->pk, 1, 200);
+    assert_int_equal(broker_event_classify(packed(f), EVENT_FROM_CONTROL, &why), EVENT_WORKER_EXIT);
+    assert_int_equal(agent_worker_exit(&a, packed(f), &why), 0);
+    const char *line = status_line(f, &a);
+    assert_non_null(strstr(line, "\"flows\":5,"));
+    assert_non_null(strstr(line, "\"cpu_user\":3.0,"));
+    assert_non_null(strstr(line, "\"workers\":[{\"worker\":0,\"pid\":100,"));
+    assert_null(strstr(line, "\"pid\":200"));
+    assert_int_equal(agent_worker_events_dropped(&a), 4);
+
+    /* late statistics of the dead worker are ignored */
+    store_worker_of(f, &a, 1, 200, 12, 2.5);
+    assert_null(strstr(status_line(f, &a), "\"pid\":200"));
+    /* its successor's count */
+    store_worker_of(f, &a, 1, 201, 1, 0.5);
+    line = status_line(f, &a);
+    assert_non_null(strstr(line, "\"flows\":6,"));
+    assert_non_null(strstr(line, "\"cpu_user\":3.5,"));
+    assert_non_null(strstr(line, "{\"worker\":1,\"pid\":201,\"flows\":1,"));
+    assert_int_equal(agent_worker_events_dropped(&a), 6);
+
+    /* a worker that died before reporting leaves its successor's statistics alone */
+    msgpack_sbuffer_clear(&f->sb);
+    pack_worker_exit(&f->pk, 1, 199);
+    assert_int_equal(agent_worker_exit(&a, packed(f), &why), 0);
+    assert_non_null(strstr(status_line(f, &a), "{\"worker\":1,\"pid\":201,"));
+    agent_destroy(&a);
+}
+
+static void test_worker_exit_is_checked(void **state)
+{
+    struct fixture *f = *state;
+    struct agent a;
+    const char *why;
+    static const struct {
+        int64_t worker, pid;
+        const char *why;
+    } bad[] = {
+        { 2, 100, "worker_exit without a valid \"worker\" index" },
+        { -1, 100, "worker_exit without a valid \"worker\" index" },
+        { 0, 0, "worker_exit without a valid \"pid\"" },
+        { 0, -5, "worker_exit without a valid \"pid\"" },
+        { 0, (int64_t)1 << 40, "worker_exit without a valid \"pid\"" },
+    };
+
+    assert_int_equal(agent_init(&a, 2, 15), 0);
+    store_worker_of(f, &a, 0, 100, 5, 1.0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        msgpack_sbuffer_clear(&f->sb);
+        msgpack_pack_map(&f->pk, 3);
+        pk_kv_str(&f->pk, "type", "worker_exit");
+        pk_kv_i64(&f->pk, "worker", bad[i].worker);
+        pk_kv_i64(&f->pk, "pid", bad[i].pid);
+        why = NULL;
+        assert_int_equal(agent_worker_exit(&a, packed(f), &why), -1);
+        assert_string_equal(why, bad[i].why);
+    }
+    /* a string where the index should be */
+    msgpack_sbuffer_clear(&f->sb);
+    msgpack_pack_map(&f->pk, 3);
+    pk_kv_str(&f->pk, "type", "worker_exit");
+    pk_kv_str(&f->pk, "worker", "0");
+    pk_kv_u64(&f->pk, "pid", 100);
+    assert_int_equal(agent_worker_exit(&a, packed(f), &why), -1);
+    /* nothing was dropped */
+    assert_non_null(strstr(status_line(f, &a), "{\"worker\":0,\"pid\":100,\"flows\":5,"));
+    agent_destroy(&a);
+}
+
 static void test_agent_status_before_any_stats(void **state)
 {
     struct fixture *f = *state;
@@ -644,6 +766,7 @@ static void test_accepts_each_event_type_on_its_channel(void **state)
         { "worker_stats", EVENT_FROM_WORKER, EVENT_WORKER_STATS },
         { "capture_stats", EVENT_FROM_CONTROL, EVENT_CAPTURE_STATS },
         { "capture_done", EVENT_FROM_CONTROL, EVENT_CAPTURE_DONE },
+        { "worker_exit", EVENT_FROM_CONTROL, EVENT_WORKER_EXIT },
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1013,6 +1136,8 @@ int main(void)
         T(test_record_flow_purge),
         T(test_record_agent_hello),
         T(test_record_agent_status),
+        T(test_worker_exit_drops_the_dead_workers_stats),
+        T(test_worker_exit_is_checked),
         T(test_agent_status_before_any_stats),
         T(test_framing_length_counts_bytes),
         T(test_framing_after_a_larger_record),

@@ -1,5 +1,6 @@
 /* The packet ring: empty, full, wrap-around, ordering, corrupt records,
- * and a producer and consumer in two processes over shared memory. */
+ * a restarted consumer, and a producer and consumer in two processes over
+ * shared memory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -162,6 +163,67 @@ static void test_attach_rejects_bad_header(void **state)
     p->producer.sh->magic = RING_MAGIC;
 }
 
+/* A consumer that dies after popping records it has not released: the
+ * next one starts after them, so a record that killed a worker is not
+ * handed to its successor. */
+static void test_restarted_consumer_skips_taken_records(void **state)
+{
+    struct pair *p = *state;
+    struct ring next;
+
+    for (uint32_t i = 1; i <= 5; i++)
+        push(&p->producer, i, 100);
+    ring_publish(&p->producer);
+    expect(&p->consumer, 1, 100);
+    ring_release(&p->consumer);
+    expect(&p->consumer, 2, 100);
+    expect(&p->consumer, 3, 100);
+    assert_false(ring_drained(&p->producer));
+    /* dies here: 2 and 3 taken, not released */
+    assert_int_equal(ring_attach(&next, p->memfd, p->producer.data_event_fd,
+                                 p->producer.space_event_fd), 0);
+    expect(&next, 4, 100);
+    expect(&next, 5, 100);
+    assert_null(ring_peek(&next));
+    assert_true(ring_drained(&p->producer));
+    ring_release(&next);
+    ring_detach(&next);
+}
+
+static void test_untrusted_resume_position_falls_back_to_tail(void **state)
+{
+    struct pair *p = *state;
+    struct ring next;
+
+    push(&p->producer, 1, 100);
+    push(&p->producer, 2, 100);
+    ring_publish(&p->producer);
+    expect(&p->consumer, 1, 100);
+    ring_release(&p->consumer);
+    static const uint32_t bad[] = { 1u << 20, 0xfffffff8u, 12 };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        atomic_store(&p->producer.sh->taken, bad[i]);
+        assert_int_equal(ring_attach(&next, p->memfd, -1, -1), 0);
+        expect(&next, 2, 100);
+        ring_detach(&next);
+    }
+}
+
+static void test_consumer_life_seen_by_producer(void **state)
+{
+    struct pair *p = *state;
+
+    assert_false(ring_consumer_was_ready(&p->producer));
+    ring_consumer_ready(&p->consumer);
+    ring_report_flows(&p->consumer, 42);
+    assert_true(ring_consumer_was_ready(&p->producer));
+    /* read once: a second death of a consumer that reported nothing loses nothing */
+    assert_int_equal(ring_take_flows(&p->producer), 42);
+    assert_int_equal(ring_take_flows(&p->producer), 0);
+    ring_consumer_reset(&p->producer);
+    assert_false(ring_consumer_was_ready(&p->producer));
+}
+
 /* A real producer and consumer in two processes: one million records in
  * order through a small ring, with eventfd wake-ups both ways. */
 static void test_two_processes(void **state)
@@ -224,6 +286,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_size_resets_ring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cap_len_beyond_record_is_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_rejects_bad_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restarted_consumer_skips_taken_records, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_untrusted_resume_position_falls_back_to_tail, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_life_seen_by_producer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
     };
     return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
