@@ -326,6 +326,7 @@ int capture_run(struct capture *cap)
      * tail (every open flow's purge) to its clients whole, even live; then
      * each worker finds the end marker on its ring. */
     send_done(cap);
+    atomic_store_explicit(&cap->counts->capture_ending, 1, memory_order_release);
     steer_end(&cap->steer);
     channel_writer_destroy(&cap->control);
     return status;

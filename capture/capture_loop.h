@@ -18,7 +18,7 @@ struct capture {
     struct source sources[FLOWSENSE_MAX_INTERFACES];
     int n_sources;
     struct pipeline *pipeline;
-    const struct supervisor_counts *counts; /* written by the supervisor */
+    struct supervisor_counts *counts; /* shared with the supervisor */
     struct steer steer;
     struct channel_writer control;
     uint64_t last_stats_ms;

@@ -279,7 +279,10 @@ static void child_exited(struct supervisor *s, struct child *c, int status)
     char how[96];
 
     c->pid = 0;
-    if (s->shutting_down && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    bool ending = s->shutting_down ||
+                  atomic_load_explicit(&s->counts->capture_ending, memory_order_acquire);
+
+    if (ending && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         c->finished = true;
         return;
     }
@@ -297,7 +300,7 @@ static void child_exited(struct supervisor *s, struct child *c, int status)
     }
     /* Capture is over and the worker had taken everything, its end marker
      * included: a new one would wait for ever.  Its flows are counted lost. */
-    if (worker && s->shutting_down && ring_drained(&s->pipeline->workers[c->index].ring)) {
+    if (worker && ending && ring_drained(&s->pipeline->workers[c->index].ring)) {
         c->finished = true;
         return;
     }

@@ -39,13 +39,17 @@ typedef void (*worker_exit_fn)(void *ctx, const struct worker_exit *e);
 /* worker_deaths[0]: exits; worker_deaths[n]: deaths by signal n. */
 #define SUPERVISOR_DEATH_CAUSES NSIG
 
-/* What the supervisor counts, in anonymous shared memory: the capture
- * process reads it for its capture_stats. */
+/* Shared with the capture process (anonymous shared memory): what the
+ * supervisor counts, which the capture reports in capture_stats, and the
+ * capture's word that it is ending the rings. */
 struct supervisor_counts {
     _Atomic uint64_t worker_restarts;
     _Atomic uint64_t broker_restarts;
     _Atomic uint64_t flows_lost;
     _Atomic uint64_t worker_deaths[SUPERVISOR_DEATH_CAUSES];
+    /* Set by the capture before it puts the end marker on the rings: from
+     * then on a worker that ends is done, not restarted. */
+    _Atomic int capture_ending;
 };
 
 struct supervisor {
