@@ -79,7 +79,12 @@ static void limit_resources(void)
 }
 
 #ifdef FLOWSENSE_SECCOMP_TRAP
+#include <sys/syscall.h>
 #include <ucontext.h>
+
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a SIGSYS from a seccomp filter (asm-generic/siginfo.h) */
+#endif
 
 #define TRAP_NAMES 512
 static const char *trap_names[TRAP_NAMES];
@@ -107,6 +112,11 @@ static void on_forbidden_syscall(int sig, siginfo_t *info, void *context)
     const char *name = nr >= 0 && nr < TRAP_NAMES && trap_names[nr] ? trap_names[nr] : "?";
 
     (void)sig;
+    if (info->si_code != SYS_SECCOMP) {
+        /* Sent by kill(), not by the filter: die by it all the same. */
+        syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), SIGSYS);
+        _exit(128 + SIGSYS);
+    }
 #if defined(__x86_64__)
     const greg_t *r = ((ucontext_t *)context)->uc_mcontext.gregs;
     snprintf(msg, sizeof(msg),
