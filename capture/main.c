@@ -30,7 +30,8 @@ int main(int argc, char **argv)
     cap.opts = &opts;
     cap.n_sources = opts.n_sources;
     for (int i = 0; i < opts.n_sources; i++)
-        source_open(&cap.sources[i], &opts.sources[i], opts.bpf);
+        source_open(&cap.sources[i], &opts.sources[i],
+                    opts.sources[i].bpf ? opts.sources[i].bpf : opts.bpf);
     pipeline_create(&pipeline, &opts, uid, gid);
     supervisor_init(&supervisor, &opts, &pipeline);
     capture_install_signals();

@@ -1,8 +1,12 @@
 #include "options.h"
 
+#include "config.h"
 #include "log.h"
 #include "number.h"
 #include "ring.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #include <getopt.h>
 #include <limits.h>
@@ -20,6 +24,9 @@ enum {
     OPT_MAX_FLOWS,
     OPT_RING_SIZE,
     OPT_CLIENT_QUEUE,
+    OPT_TTL_IDLE_FLOW,
+    OPT_TTL_IDLE_TCP_FLOW,
+    OPT_CHECK_CONFIG,
 };
 
 static void usage(FILE *out)
@@ -30,13 +37,19 @@ static void usage(FILE *out)
             "                  [--wait-for-client] [-u USER] [-f BPF] [-d] [-V]\n"
             "                  [--update-interval SEC] [--max-detection-pkts N]\n"
             "                  [--max-flows N] [--ring-size BYTES] [--client-queue BYTES]\n"
+            "                  [--ttl-idle-flow SEC] [--ttl-idle-tcp-flow SEC]\n"
+            "                  [-c FILE] [--check-config]\n"
             "  -i/-I IFACE   capture live on IFACE (LAN role); -E: WAN role\n"
             "  -r FILE       replay a pcap or pcapng file (lossless, packet time)\n"
             "  -w WORKERS    DPI worker processes (default: cores - 1, at least 1)\n"
             "  --listen ADDR serve the stream (default " DEFAULT_LISTEN
             " unless --stdout)\n"
             "  --stdout      write records as NDJSON to standard output\n"
-            "  -u USER       unprivileged user for all processes (default " DEFAULT_USER ")\n");
+            "  -u USER       unprivileged user for all processes (default " DEFAULT_USER ")\n"
+            "  -c FILE       configuration file (default " DEFAULT_CONFIG
+            ", if present);\n"
+            "                the command line overrides it\n"
+            "  --check-config  validate the configuration and the command line, then exit\n");
 }
 
 static unsigned long parse_number(const char *opt, const char *value, unsigned long min,
@@ -52,23 +65,58 @@ static unsigned long parse_number(const char *opt, const char *value, unsigned l
     return n;
 }
 
-static void add_source(struct options *o, const char *name, bool live, bool internal)
+const char *options_add_source(struct options *o, const char *name, bool live, bool internal)
 {
-    if (o->n_sources == FLOWSENSE_MAX_INTERFACES) {
-        fprintf(stderr, "flowsensed: at most %d interfaces and files\n",
-                FLOWSENSE_MAX_INTERFACES);
-        exit(2);
-    }
-    if (*name == '\0') {
-        fprintf(stderr, "flowsensed: empty interface or file name\n");
-        exit(2);
-    }
+    if (o->n_sources == FLOWSENSE_MAX_INTERFACES)
+        return "too many interfaces and files (at most " STR(FLOWSENSE_MAX_INTERFACES) ")";
+    if (*name == '\0')
+        return "empty interface or file name";
     struct source_spec *s = &o->sources[o->n_sources++];
     const char *slash = strrchr(name, '/');
-    s->name = name;
+    *s = (struct source_spec){ .name = name, .live = live, .internal = internal };
     s->label = live || slash == NULL || slash[1] == '\0' ? name : slash + 1;
-    s->live = live;
-    s->internal = internal;
+    return NULL;
+}
+
+const char *options_add_listen(struct options *o, const char *address)
+{
+    if (o->n_listen == FLOWSENSE_MAX_LISTENERS)
+        return "too many listening addresses (at most " STR(FLOWSENSE_MAX_LISTENERS) ")";
+    o->listen[o->n_listen++] = address;
+    return NULL;
+}
+
+static void add_source(struct options *o, const char *name, bool live, bool internal)
+{
+    const char *why = options_add_source(o, name, live, internal);
+
+    if (why) {
+        fprintf(stderr, "flowsensed: %s\n", why);
+        exit(2);
+    }
+}
+
+/* -c FILE / --config=FILE and --check-config, found before getopt runs:
+ * the file is applied first so that every option given overrides it. */
+static void find_config(int argc, char **argv, const char **path, bool *explicit_path,
+                        bool *check)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            *path = argv[++i];
+            *explicit_path = true;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            *path = argv[i] + 9;
+            *explicit_path = true;
+        } else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2] != '\0') {
+            *path = argv[i] + 2;
+            *explicit_path = true;
+        } else if (strcmp(argv[i], "--check-config") == 0) {
+            *check = true;
+        }
+    }
 }
 
 static int default_workers(void)
@@ -89,10 +137,17 @@ void options_parse(struct options *o, int argc, char **argv)
         { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
         { "ring-size", required_argument, NULL, OPT_RING_SIZE },
         { "client-queue", required_argument, NULL, OPT_CLIENT_QUEUE },
+        { "ttl-idle-flow", required_argument, NULL, OPT_TTL_IDLE_FLOW },
+        { "ttl-idle-tcp-flow", required_argument, NULL, OPT_TTL_IDLE_TCP_FLOW },
+        { "config", required_argument, NULL, 'c' },
+        { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    bool have_live = false, have_file = false;
+    bool have_live = false, have_file = false, cli_sources = false, cli_listen = false;
+    bool explicit_config = false, check = false;
+    const char *config_path = DEFAULT_CONFIG;
+    char err[512];
     int c;
 
     memset(o, 0, sizeof(*o));
@@ -103,8 +158,30 @@ void options_parse(struct options *o, int argc, char **argv)
     o->max_flows = 1000000;
     o->ring_size = RING_DEFAULT_SIZE;
     o->client_queue = 16u << 20;
+    o->ttl_idle_flow = 30;
+    o->ttl_idle_tcp_flow = 300;
 
-    while ((c = getopt_long(argc, argv, "i:I:E:r:w:u:f:dVh", longopts, NULL)) != -1) {
+    find_config(argc, argv, &config_path, &explicit_config, &check);
+    if (config_load(o, config_path, explicit_config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "flowsensed: %s\n", err);
+        exit(2);
+    }
+    if (explicit_config || access(config_path, F_OK) == 0)
+        o->config_path = config_path;
+    for (int i = 0; i < o->n_sources; i++)
+        have_live |= o->sources[i].live;
+
+    while ((c = getopt_long(argc, argv, "i:I:E:r:w:u:f:c:dVh", longopts, NULL)) != -1) {
+        /* Sources and listeners on the command line replace the file's. */
+        if ((c == 'i' || c == 'I' || c == 'E' || c == 'r') && !cli_sources) {
+            cli_sources = true;
+            o->n_sources = 0;
+            have_live = false;
+        }
+        if (c == OPT_LISTEN && !cli_listen) {
+            cli_listen = true;
+            o->n_listen = 0;
+        }
         switch (c) {
         case 'i':
         case 'I':
@@ -119,16 +196,18 @@ void options_parse(struct options *o, int argc, char **argv)
             add_source(o, optarg, false, true);
             have_file = true;
             break;
+        case 'c':
+        case OPT_CHECK_CONFIG:
+            break; /* taken by find_config() */
         case 'w':
             o->workers = (int)parse_number("-w", optarg, 1, FLOWSENSE_MAX_WORKERS);
             break;
         case OPT_LISTEN:
-            if (o->n_listen == FLOWSENSE_MAX_LISTENERS) {
+            if (options_add_listen(o, optarg) != NULL) {
                 fprintf(stderr, "flowsensed: at most %d --listen addresses\n",
                         FLOWSENSE_MAX_LISTENERS);
                 exit(2);
             }
-            o->listen[o->n_listen++] = optarg;
             break;
         case OPT_STDOUT: o->to_stdout = true; break;
         case OPT_WAIT_FOR_CLIENT: o->wait_for_client = true; break;
@@ -152,6 +231,13 @@ void options_parse(struct options *o, int argc, char **argv)
         case OPT_CLIENT_QUEUE:
             o->client_queue =
                 (unsigned)parse_number("--client-queue", optarg, 64 << 10, 1 << 30);
+            break;
+        case OPT_TTL_IDLE_FLOW:
+            o->ttl_idle_flow = (unsigned)parse_number("--ttl-idle-flow", optarg, 1, 86400);
+            break;
+        case OPT_TTL_IDLE_TCP_FLOW:
+            o->ttl_idle_tcp_flow =
+                (unsigned)parse_number("--ttl-idle-tcp-flow", optarg, 1, 86400);
             break;
         case 'V':
             printf("flowsensed %s\n", FLOWSENSE_VERSION);
@@ -183,5 +269,11 @@ void options_parse(struct options *o, int argc, char **argv)
     if (o->wait_for_client && o->n_listen == 0) {
         fprintf(stderr, "flowsensed: --wait-for-client needs a --listen address\n");
         exit(2);
+    }
+    if (check) {
+        printf("flowsensed: %s: configuration ok: %d source(s), %d listener(s), %d worker(s)\n",
+               o->config_path ? o->config_path : "(no configuration file)", o->n_sources,
+               o->n_listen, o->workers);
+        exit(0);
     }
 }

@@ -139,6 +139,8 @@ static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][9
     ARG("--update-interval=%u", o->update_interval);
     ARG("--max-detection-pkts=%u", o->max_detection_pkts);
     ARG("--max-flows=%u", o->max_flows);
+    ARG("--ttl-idle-flow=%u", o->ttl_idle_flow);
+    ARG("--ttl-idle-tcp-flow=%u", o->ttl_idle_tcp_flow);
     argv[n++] = "-u";
     argv[n++] = (char *)o->user;
     if (o->debug)
