@@ -17,7 +17,12 @@
 
 #include <stddef.h>
 
+/* $(SYSCONFDIR)/flowsense/flowsense.conf: /etc/... for a PREFIX=/usr build. */
+#ifdef FLOWSENSE_CONFIG
+#define DEFAULT_CONFIG FLOWSENSE_CONFIG
+#else
 #define DEFAULT_CONFIG "/etc/flowsense/flowsense.conf"
+#endif
 
 /* Applies `path` to `o` (already holding the defaults).  Returns 0, or -1
  * with a message in `err`.  A missing file is an error only if
