@@ -179,6 +179,7 @@ static bool wait_hook(void *ctx)
     struct capture *cap = ctx;
 
     housekeeping(cap);
+    progress_update(&cap->progress);
     return !capture_stop_requested;
 }
 
@@ -214,13 +215,18 @@ static void replay_source(struct capture *cap, int index)
     uint64_t n = 0;
     int rc = 0;
 
+    progress_file(&cap->progress, s->spec->label, s->pcap, s->file_size);
     while (!capture_stop_requested && (rc = pcap_next_ex(s->pcap, &h, &data)) == 1) {
         uint64_t ts = packet_ns(h, nano);
         steer_packet(&cap->steer, (uint16_t)index, s->link_type, ts, h->len, h->caplen, data);
         steer_tick(&cap->steer, ts);
-        if (++n % HOUSEKEEPING_EVERY == 0)
+        cap->progress.packets = ++n;
+        if (n % HOUSEKEEPING_EVERY == 0) {
             housekeeping(cap);
+            progress_update(&cap->progress);
+        }
     }
+    progress_done(&cap->progress);
     if (!capture_stop_requested && rc == PCAP_ERROR) {
         cap->read_errors++;
         log_warnx("%s: read error after %llu packets: %s (the rest of the file is skipped)",
@@ -364,6 +370,7 @@ pid_t capture_start(struct capture *cap)
     close_supervisor_descriptors(cap->pipeline);
     if (fcntl(cap->pipeline->control_fd, F_SETFL, O_NONBLOCK) != 0)
         fatal("fcntl(O_NONBLOCK) on the control channel");
+    progress_init(&cap->progress, !cap->opts->live);
     sandbox_enter(cap->opts->user, "policy/capture.policy", capture_policy);
     exit(capture_run(cap));
 }

@@ -9,6 +9,7 @@
 #include "channel.h"
 #include "options.h"
 #include "pipeline.h"
+#include "progress.h"
 #include "source.h"
 #include "steer.h"
 #include "supervisor.h"
@@ -24,6 +25,7 @@ struct capture {
     uint64_t last_stats_ms;
     uint64_t read_errors;
     bool client_connected;
+    struct progress progress;
 };
 
 /* Set from the SIGINT/SIGTERM handler. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LIVE_SNAPLEN 65535
@@ -107,6 +108,10 @@ void source_open(struct source *s, const struct source_spec *spec, const char *b
                                                           PCAP_TSTAMP_PRECISION_NANO, err);
         if (s->pcap == NULL)
             fatalx("cannot read capture file %s: %s", spec->name, err);
+        struct stat st;
+        FILE *f = pcap_file(s->pcap);
+        if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+            s->file_size = (uint64_t)st.st_size;
     }
     source_set_filter(s, bpf);
     s->link_type = pcap_datalink(s->pcap);

@@ -20,6 +20,7 @@ struct source {
     int ifdrop_fd[2];
     uint64_t ifdrop_base;
     uint64_t read_errors;
+    uint64_t file_size;  /* replay: the file's size, 0 if not a regular file */
 };
 
 /* Opens and activates; fatal with the libpcap message on failure. */
