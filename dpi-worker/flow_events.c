@@ -235,7 +235,7 @@ void event_worker_stats(struct channel_writer *w, const struct worker_options *o
 
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(w);
-    msgpack_pack_map(pk, 17);
+    msgpack_pack_map(pk, 18);
     pk_kv_str(pk, "type", "worker_stats");
     pk_kv_u64(pk, "worker", (uint64_t)o->id);
     pk_kv_u64(pk, "pid", (uint64_t)o->pid);
@@ -251,6 +251,10 @@ void event_worker_stats(struct channel_writer *w, const struct worker_options *o
     msgpack_pack_map(pk, DECODE_STATUS_COUNT - 1);
     for (int i = 1; i < DECODE_STATUS_COUNT; i++)
         pk_kv_u64(pk, decode_status_name((enum decode_status)i), c->decode_errors[i]);
+    pk_key(pk, "tunnels");
+    msgpack_pack_map(pk, TUNNEL_KIND_COUNT);
+    for (int i = 0; i < TUNNEL_KIND_COUNT; i++)
+        pk_kv_u64(pk, tunnel_kind_name((enum tunnel_kind)i), c->tunnels[i]);
     pk_kv_u64(pk, "ring_corrupt", ring_corrupt);
     pk_kv_u64(pk, "events_dropped", w->events_dropped);
     pk_kv_double(pk, "cpu_user", seconds(ru.ru_utime));

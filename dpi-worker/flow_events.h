@@ -12,6 +12,7 @@ struct worker_counters {
     uint64_t packets, bytes;
     uint64_t decode_errors[DECODE_STATUS_COUNT];
     uint64_t fragments_skipped;  /* later IP fragments: no reassembly yet */
+    uint64_t tunnels[TUNNEL_KIND_COUNT]; /* packets decapsulated, per kind of tunnel */
     uint64_t flows_purged;
 };
 

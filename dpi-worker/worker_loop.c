@@ -184,6 +184,8 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         w->counters.fragments_skipped++;
         return;
     }
+    for (int k = 0; k < TUNNEL_KIND_COUNT; k++)
+        w->counters.tunnels[k] += (pv.tunnels >> k) & 1;
     flow_key_from_packet(&key, &pv, rec->interface, &dir);
     uint32_t hash = flow_key_hash(&key);
     struct flow *f = flow_table_find(&w->flows, &key, hash);
