@@ -1,5 +1,7 @@
 #include "packet.h"
 
+#include "tunnel.h"
+
 #include <pcap/dlt.h>
 #include <string.h>
 
@@ -23,6 +25,8 @@ static const char *const status_names[DECODE_STATUS_COUNT] = {
     [DECODE_BAD_IP] = "bad_ip",
     [DECODE_BAD_L4] = "bad_l4",
     [DECODE_BAD_IP_LENGTH] = "bad_ip_length",
+    [DECODE_TUNNEL_TOO_DEEP] = "tunnel_too_deep",
+    [DECODE_BAD_TUNNEL] = "bad_tunnel",
 };
 
 const char *decode_status_name(enum decode_status s)
@@ -31,6 +35,11 @@ const char *decode_status_name(enum decode_status s)
 }
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 static uint32_t rd32le(const uint8_t *p)
 {
@@ -196,6 +205,11 @@ static enum decode_status decode_ipv4(const uint8_t *ip, uint32_t len, uint32_t 
     uint16_t frag = rd16(ip + 6);
     pv->fragment = (frag & 0x3fff) != 0;
     pv->later_fragment = (frag & 0x1fff) != 0;
+    pv->frag_more = (frag & 0x2000) != 0;
+    pv->frag_offset = (uint32_t)(frag & 0x1fff) * 8;
+    pv->frag_id = rd16(ip + 4);
+    pv->frag_data = ihl;
+    pv->frag_proto = ip[9];
     pv->ip_version = 4;
     pv->ip_proto = ip[9];
     memcpy(pv->src_ip, ip + 12, 4);
@@ -230,13 +244,32 @@ static enum decode_status decode_ipv6(const uint8_t *ip, uint32_t len, uint32_t 
                 return DECODE_TRUNCATED;
             ext_len = ((uint32_t)ip[off + 1] + 1) * 8;
             break;
-        case 44: /* fragment */
+        case 44: { /* fragment */
             if (len < off + 8)
                 return DECODE_TRUNCATED;
+            uint16_t field = rd16(ip + off + 2);
+            /* Offset 0 without more fragments is an atomic fragment (RFC
+             * 6946): a whole datagram. */
+            if ((field & 0xfff9) == 0) {
+                ext_len = 8;
+                break;
+            }
             pv->fragment = true;
-            pv->later_fragment = (rd16(ip + off + 2) & 0xfff8) != 0;
+            pv->later_fragment = (field & 0xfff8) != 0;
+            pv->frag_more = (field & 1) != 0;
+            pv->frag_offset = field & 0xfff8; /* 8-byte units, already shifted */
+            pv->frag_id = rd32(ip + off + 4);
+            pv->frag_data = off + 8;
+            pv->frag_proto = ip[off];
+            if (pv->later_fragment) {
+                /* What follows is the middle of a datagram, not headers. */
+                pv->ip_proto = ip[off];
+                *l4off = off + 8;
+                return off + 8 <= len ? DECODE_OK : DECODE_TRUNCATED;
+            }
             ext_len = 8;
             break;
+        }
         case 51: /* authentication header */
             if (len < off + 8)
                 return DECODE_TRUNCATED;
@@ -280,29 +313,92 @@ static enum decode_status decode_l4(const uint8_t *l4, uint32_t len, struct pack
     }
 }
 
+/* Forgets what the layer decoded last said about ports, fragments and
+ * addresses, before the next (inner) layer is decoded. */
+static void start_layer(struct packet_view *pv)
+{
+    pv->ip_proto = 0;
+    memset(pv->src_ip, 0, sizeof(pv->src_ip));
+    memset(pv->dst_ip, 0, sizeof(pv->dst_ip));
+    pv->src_port = pv->dst_port = 0;
+    pv->tcp_flags = 0;
+    pv->fragment = pv->later_fragment = pv->frag_more = false;
+    pv->frag_offset = pv->frag_id = pv->frag_data = 0;
+    pv->frag_proto = 0;
+}
+
+/* One IP layer at ip (len captured bytes): its header, its L4 ports, and
+ * whether a tunnel follows (hop). */
+static enum decode_status decode_ip_layer(const uint8_t *ip, uint32_t len, uint16_t ethertype,
+                                          struct packet_view *pv, struct tunnel_hop *hop)
+{
+    uint32_t l4off = 0;
+    enum decode_status st;
+
+    start_layer(pv);
+    memset(hop, 0, sizeof(*hop));
+    pv->l3 = ip;
+    pv->l3_len = len;
+    if (ethertype == ETHERTYPE_IPV4)
+        st = decode_ipv4(ip, len, &l4off, pv);
+    else
+        st = decode_ipv6(ip, len, &l4off, pv);
+    if (st != DECODE_OK)
+        return st;
+    if (l4off > pv->l3_len)
+        return DECODE_TRUNCATED;
+    st = decode_l4(ip + l4off, pv->l3_len - l4off, pv);
+    /* A fragment's payload is a piece of a datagram: its inner headers
+     * are read once the datagram is whole (dpi-worker/reassembly). */
+    if (st != DECODE_OK || pv->fragment)
+        return st;
+    st = tunnel_find(ip + l4off, pv->l3_len - l4off, pv, hop);
+    hop->inner_off += l4off;
+    return st;
+}
+
 enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t link_type,
                                  struct packet_view *pv)
 {
-    uint32_t off = 0, l4off = 0;
+    uint32_t off = 0;
     uint16_t ethertype = 0;
+    struct tunnel_hop hop;
     enum decode_status st;
 
     memset(pv, 0, sizeof(*pv));
     st = decode_link(data, len, link_type, &off, &ethertype, pv);
     if (st != DECODE_OK)
         return st;
-    pv->l3 = data + off;
-    pv->l3_len = len - off;
-    if (ethertype == ETHERTYPE_IPV4)
-        st = decode_ipv4(pv->l3, pv->l3_len, &l4off, pv);
-    else
-        st = decode_ipv6(pv->l3, pv->l3_len, &l4off, pv);
-    if (st != DECODE_OK)
-        return st;
-    if (l4off > pv->l3_len)
-        return DECODE_TRUNCATED;
-    pv->ip_end += off;
-    return decode_l4(pv->l3 + l4off, pv->l3_len - l4off, pv);
+    const uint8_t *ip = data + off;
+    uint32_t ip_len = len - off;
+    for (;;) {
+        st = decode_ip_layer(ip, ip_len, ethertype, pv, &hop);
+        if (pv->tunnel_depth == 0)
+            pv->ip_end += off; /* the outermost datagram's end, in the frame */
+        if (st != DECODE_OK || hop.inner == TUNNEL_INNER_NONE)
+            return st;
+        if (pv->tunnel_depth == PACKET_MAX_TUNNELS)
+            return DECODE_TUNNEL_TOO_DEEP;
+        pv->tunnel_depth++;
+        pv->tunnels |= (uint8_t)(1u << hop.kind);
+        if (hop.kind == TUNNEL_GTP_U)
+            pv->gtp_teid = hop.teid;
+        if (hop.inner_off > pv->l3_len)
+            return DECODE_TRUNCATED;
+        /* Within the outer datagram: l3_len already ends where it does. */
+        ip = pv->l3 + hop.inner_off;
+        ip_len = pv->l3_len - hop.inner_off;
+        if (hop.inner == TUNNEL_INNER_ETHERNET) {
+            uint32_t eth_len = 0;
+            st = decode_link(ip, ip_len, DLT_EN10MB, &eth_len, &ethertype, pv);
+            if (st != DECODE_OK)
+                return st;
+            ip += eth_len;
+            ip_len -= eth_len;
+        } else {
+            ethertype = hop.ethertype;
+        }
+    }
 }
 
 enum decode_status packet_decode_frame(const uint8_t *data, uint32_t cap_len, uint32_t wire_len,

@@ -1,7 +1,8 @@
 /* Just enough packet decoding to find the flow a packet belongs to:
- * link layer, VLAN, MPLS, PPPoE, IPv4/IPv6 (with extension headers) and
- * the TCP/UDP ports.  Used by flowsensed to steer and by the workers to
- * key flows.  Nothing here trusts a length it has not checked. */
+ * link layer, VLAN, MPLS, PPPoE, IPv4/IPv6 (with extension headers), the
+ * TCP/UDP ports, and through tunnels (IP-in-IP, GRE, GTP-U, VXLAN) to the
+ * innermost IP datagram.  Used by flowsensed to steer and by the workers
+ * to key flows.  Nothing here trusts a length it has not checked. */
 #ifndef FLOWSENSE_PACKET_H
 #define FLOWSENSE_PACKET_H
 
@@ -16,10 +17,25 @@ enum decode_status {
     DECODE_BAD_IP,           /* bad version, header length or total length */
     DECODE_BAD_L4,           /* bad TCP data offset */
     DECODE_BAD_IP_LENGTH,    /* the IP length runs past the end of the frame on the wire */
+    DECODE_TUNNEL_TOO_DEEP,  /* more than PACKET_MAX_TUNNELS tunnel layers */
+    DECODE_BAD_TUNNEL,       /* a tunnel header that contradicts itself */
     DECODE_STATUS_COUNT
 };
 
 const char *decode_status_name(enum decode_status s);
+
+/* Tunnel layers decoded through, at most; deeper packets are refused. */
+#define PACKET_MAX_TUNNELS 4
+
+enum tunnel_kind {
+    TUNNEL_IP_IN_IP = 0, /* 4in4, 6in4, 4in6, 6in6 (IP protocols 4 and 41) */
+    TUNNEL_GRE,          /* version 0, inner IP or Ethernet */
+    TUNNEL_GTP_U,        /* UDP 2152, G-PDU */
+    TUNNEL_VXLAN,        /* UDP 4789, inner Ethernet */
+    TUNNEL_KIND_COUNT
+};
+
+const char *tunnel_kind_name(enum tunnel_kind k);
 
 struct packet_view {
     const uint8_t *l3;     /* IP header */
@@ -33,7 +49,16 @@ struct packet_view {
     uint8_t tcp_flags;
     bool fragment;         /* part of a fragmented datagram */
     bool later_fragment;   /* not the first fragment: no L4 header */
-    uint32_t ip_end;       /* frame offset where the IP header says the datagram ends */
+    /* Of a fragment (decoding stops at a fragmented layer, tunnel or not): */
+    bool frag_more;        /* more fragments follow */
+    uint32_t frag_offset;  /* bytes */
+    uint32_t frag_id;      /* IPv4 identification or IPv6 fragment id */
+    uint32_t frag_data;    /* offset from l3 of the fragment's data */
+    uint8_t frag_proto;    /* protocol of the whole datagram's payload */
+    uint32_t ip_end;       /* frame offset where the outermost IP header says the datagram ends */
+    uint8_t tunnels;       /* bit (1 << enum tunnel_kind) per kind decoded through */
+    uint8_t tunnel_depth;  /* tunnel layers decoded through */
+    uint32_t gtp_teid;     /* innermost GTP-U tunnel id, when tunnels has TUNNEL_GTP_U */
 };
 
 #define TCP_FIN 0x01

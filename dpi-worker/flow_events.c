@@ -2,6 +2,7 @@
 
 #include "flow_table.h"
 #include "locality.h"
+#include "reassembly.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -222,6 +223,26 @@ void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
     flow_counters_event(w, o, f, "flow_purge", reason);
 }
 
+static void pk_fragments(msgpack_packer *pk, const struct reassembly *r, uint64_t nested)
+{
+    const struct reassembly_counters *c = &r->counters;
+
+    pk_key(pk, "fragments");
+    msgpack_pack_map(pk, 12);
+    pk_kv_u64(pk, "received", c->fragments);
+    pk_kv_u64(pk, "reassembled", c->reassembled);
+    pk_kv_u64(pk, "pending", r->count); /* datagrams in reassembly now */
+    pk_kv_u64(pk, "pending_bytes", r->bytes);
+    pk_kv_u64(pk, "timeouts", c->timeouts);
+    pk_kv_u64(pk, "dropped_memory", c->dropped_memory);
+    pk_kv_u64(pk, "overlaps", c->overlaps);
+    pk_kv_u64(pk, "duplicates", c->duplicates);
+    pk_kv_u64(pk, "too_large", c->too_large);
+    pk_kv_u64(pk, "bad_offset", c->bad_offset);
+    pk_kv_u64(pk, "truncated", c->truncated);
+    pk_kv_u64(pk, "nested", nested);
+}
+
 static double seconds(struct timeval tv)
 {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -229,13 +250,13 @@ static double seconds(struct timeval tv)
 
 void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
                         const struct flow_table *t, const struct worker_counters *c,
-                        uint64_t ndpi_flows, uint64_t ring_corrupt)
+                        const struct reassembly *r, uint64_t ndpi_flows, uint64_t ring_corrupt)
 {
     struct rusage ru;
 
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(w);
-    msgpack_pack_map(pk, 17);
+    msgpack_pack_map(pk, 18);
     pk_kv_str(pk, "type", "worker_stats");
     pk_kv_u64(pk, "worker", (uint64_t)o->id);
     pk_kv_u64(pk, "pid", (uint64_t)o->pid);
@@ -246,11 +267,15 @@ void event_worker_stats(struct channel_writer *w, const struct worker_options *o
     pk_kv_u64(pk, "flows_purged", c->flows_purged);
     pk_kv_u64(pk, "packets", c->packets);
     pk_kv_u64(pk, "bytes", c->bytes);
-    pk_kv_u64(pk, "fragments_skipped", c->fragments_skipped);
+    pk_fragments(pk, r, c->nested_fragments);
     pk_key(pk, "decode_errors");
     msgpack_pack_map(pk, DECODE_STATUS_COUNT - 1);
     for (int i = 1; i < DECODE_STATUS_COUNT; i++)
         pk_kv_u64(pk, decode_status_name((enum decode_status)i), c->decode_errors[i]);
+    pk_key(pk, "tunnels");
+    msgpack_pack_map(pk, TUNNEL_KIND_COUNT);
+    for (int i = 0; i < TUNNEL_KIND_COUNT; i++)
+        pk_kv_u64(pk, tunnel_kind_name((enum tunnel_kind)i), c->tunnels[i]);
     pk_kv_u64(pk, "ring_corrupt", ring_corrupt);
     pk_kv_u64(pk, "events_dropped", w->events_dropped);
     pk_kv_double(pk, "cpu_user", seconds(ru.ru_utime));

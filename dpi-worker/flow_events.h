@@ -11,7 +11,8 @@
 struct worker_counters {
     uint64_t packets, bytes;
     uint64_t decode_errors[DECODE_STATUS_COUNT];
-    uint64_t fragments_skipped;  /* later IP fragments: no reassembly yet */
+    uint64_t nested_fragments;   /* whole datagrams that tunnel another's fragment: dropped */
+    uint64_t tunnels[TUNNEL_KIND_COUNT]; /* packets decapsulated, per kind of tunnel */
     uint64_t flows_purged;
 };
 
@@ -23,8 +24,10 @@ void event_flow_status(struct channel_writer *w, const struct worker_options *o,
 void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
                       const struct flow *f, const char *reason);
 struct flow_table;
+struct reassembly;
 void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
                         const struct flow_table *t, const struct worker_counters *c,
+                        const struct reassembly *r,
                         uint64_t ndpi_flows, uint64_t ring_corrupt);
 
 #endif

@@ -58,6 +58,7 @@ int main(int argc, char **argv)
         fatalx("cannot initialise nDPI");
     if (flow_table_init(&worker.flows, opts.max_flows) != 0)
         fatal("cannot allocate the flow table for %u flows", opts.max_flows);
+    reassembly_init(&worker.reassembly);
     /* nDPI reads certificate dates with localtime(), whose first call
      * opens /etc/localtime: load the time zone while files may be opened. */
     tzset();
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 
     worker_run(&worker);
 
+    reassembly_clear(&worker.reassembly);
     flow_table_destroy(&worker.flows);
     detector_destroy(&worker.detector);
     channel_writer_destroy(&worker.events);

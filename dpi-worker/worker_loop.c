@@ -4,6 +4,7 @@
 #include "log.h"
 #include "test_hooks.h"
 
+#include <pcap/dlt.h>
 #include <string.h>
 
 #define SWEEP_INTERVAL_MS 1000
@@ -70,7 +71,7 @@ static void expire_flows(struct worker *w, uint64_t until)
 
 static void send_worker_stats(struct worker *w)
 {
-    event_worker_stats(&w->events, w->opts, &w->flows, &w->counters,
+    event_worker_stats(&w->events, w->opts, &w->flows, &w->counters, &w->reassembly,
                        w->detector.ndpi_flows_live,
                        atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
 }
@@ -117,6 +118,7 @@ static void advance_clock(struct worker *w, uint64_t ts_ms)
     uint64_t second = floor_to(ts_ms, SWEEP_INTERVAL_MS);
     if (second > w->swept_ms) {
         expire_flows(w, second);
+        reassembly_expire(&w->reassembly, second);
         w->swept_ms = second;
     }
     w->now_ms = ts_ms;
@@ -157,6 +159,40 @@ static void track_tcp_close(struct worker *w, struct flow *f, const struct packe
         flow_table_mark_closed(&w->flows, f);
 }
 
+/* Replaces the fragment *pv by the datagram it completes, decoded; false
+ * when there is none yet (or it cannot be decoded: counted).  The whole
+ * datagram keeps what only the frame that carried the fragment knows. */
+static bool reassemble(struct worker *w, const struct ring_record *rec, struct packet_view *pv,
+                       uint64_t ts_ms, uint64_t *wire_bytes, uint32_t *packets)
+{
+    struct packet_view frame = *pv;
+    struct reassembled whole;
+
+    if (!reassembly_add(&w->reassembly, pv, rec->interface, ts_ms, rec->wire_len, &whole))
+        return false;
+    enum decode_status st = packet_decode(whole.data, whole.len, DLT_RAW, pv);
+    if (st != DECODE_OK) {
+        w->counters.decode_errors[st]++;
+        return false;
+    }
+    /* A tunnel inside the datagram that carries a fragment of another:
+     * one level of reassembly only. */
+    if (pv->fragment) {
+        w->counters.nested_fragments++;
+        return false;
+    }
+    if (frame.vlan_id)
+        pv->vlan_id = frame.vlan_id;
+    if (pv->src_mac == NULL) {
+        pv->src_mac = frame.src_mac;
+        pv->dst_mac = frame.dst_mac;
+    }
+    pv->tunnels |= frame.tunnels;
+    *wire_bytes = whole.wire_bytes;
+    *packets = whole.fragments;
+    return true;
+}
+
 static void handle_packet(struct worker *w, const struct ring_record *rec)
 {
     struct packet_view pv;
@@ -166,6 +202,8 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
      * clock (which other flows' packets move): a capture with time going
      * backwards still gives the same records for any number of workers. */
     uint64_t ts_ms = rec->ts_ns / 1000000;
+    uint64_t wire_bytes = rec->wire_len;
+    uint32_t packets = 1;
 
     w->counters.packets++;
     w->counters.bytes += rec->wire_len;
@@ -180,10 +218,12 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         w->counters.decode_errors[st]++;
         return;
     }
-    if (pv.later_fragment) {
-        w->counters.fragments_skipped++;
+    /* The flow's bytes and packets are counted when the datagram is whole:
+     * a datagram never made whole belongs to no flow. */
+    if (pv.fragment && !reassemble(w, rec, &pv, ts_ms, &wire_bytes, &packets))
         return;
-    }
+    for (int k = 0; k < TUNNEL_KIND_COUNT; k++)
+        w->counters.tunnels[k] += (pv.tunnels >> k) & 1;
     flow_key_from_packet(&key, &pv, rec->interface, &dir);
     uint32_t hash = flow_key_hash(&key);
     struct flow *f = flow_table_find(&w->flows, &key, hash);
@@ -191,8 +231,8 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         return;
     if (ts_ms > f->last_seen_ms)
         f->last_seen_ms = ts_ms;
-    f->bytes[dir] += rec->wire_len;
-    f->packets[dir]++;
+    f->bytes[dir] += wire_bytes;
+    f->packets[dir] += packets;
     if (pv.src_mac)
         memcpy(f->mac[dir], pv.src_mac, 6);
     flow_table_touch(&w->flows, f);

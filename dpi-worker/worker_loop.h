@@ -9,6 +9,7 @@
 #include "flow_events.h"
 #include "flow_table.h"
 #include "options.h"
+#include "reassembly.h"
 #include "ring.h"
 
 struct worker {
@@ -18,6 +19,7 @@ struct worker {
     struct flow_table flows;
     struct detector detector;
     struct worker_counters counters;
+    struct reassembly reassembly;
     uint64_t now_ms;           /* packet time */
     uint64_t next_status_ms;
     uint64_t swept_ms;         /* expiry has run up to this second */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "build_packets.h"
 #include "packet.h"
 
 #include <pcap/dlt.h>
@@ -220,6 +221,268 @@ static void test_ip_length_beyond_the_wire(void **state)
     assert_int_equal(pv.ip_end, len);
 }
 
+
+/* The inner flow every tunnel test carries: 10.1.1.1:40000 -> 10.2.2.2:443 UDP. */
+static const uint8_t IN_SRC[4] = { 10, 1, 1, 1 }, IN_DST[4] = { 10, 2, 2, 2 };
+static const uint8_t OUT6_SRC[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t OUT6_DST[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+
+static void inner_v4(struct pkt *p, const uint8_t *src, const uint8_t *dst, uint16_t sport,
+                     uint16_t dport)
+{
+    pkt_payload(p, "hello", 5);
+    put_udp(p, sport, dport);
+    put_ipv4(p, 17, src, dst, 1, 0);
+}
+
+static void inner_v6(struct pkt *p)
+{
+    pkt_payload(p, "hello", 5);
+    put_udp(p, 40000, 443);
+    put_ipv6(p, 17, OUT6_SRC, OUT6_DST);
+}
+
+/* Decodes p as Ethernet after wrapping it, and checks it reached the
+ * inner flow through exactly one tunnel of kind `kind`. */
+static void assert_inner_v4(struct pkt *p, enum tunnel_kind kind)
+{
+    struct packet_view pv;
+
+    put_ethernet(p, 0x0800);
+    assert_int_equal(packet_decode(pkt_data(p), p->len, DLT_EN10MB, &pv), DECODE_OK);
+    assert_int_equal(pv.ip_version, 4);
+    assert_int_equal(pv.ip_proto, 17);
+    assert_memory_equal(pv.src_ip, IN_SRC, 4);
+    assert_memory_equal(pv.dst_ip, IN_DST, 4);
+    assert_int_equal(pv.src_port, 40000);
+    assert_int_equal(pv.dst_port, 443);
+    assert_int_equal(pv.tunnel_depth, 1);
+    assert_int_equal(pv.tunnels, 1u << kind);
+    /* nDPI gets the inner datagram. */
+    assert_int_equal(pv.l3[0], 0x45);
+    assert_memory_equal(pv.l3 + 12, IN_SRC, 4);
+    assert_int_equal(pv.l3_len, 20 + 8 + 5);
+}
+
+static void test_ip_in_ip_all_four(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct packet_view pv;
+
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443); /* 4in4 */
+    put_ipv4(&p, 4, A, B, 7, 0);
+    assert_inner_v4(&p, TUNNEL_IP_IN_IP);
+
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443); /* 4in6 */
+    put_ipv6(&p, 4, OUT6_SRC, OUT6_DST);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
+    assert_memory_equal(pv.dst_ip, IN_DST, 4);
+    assert_int_equal(pv.ip_version, 4);
+
+    inner_v6(&p); /* 6in4 */
+    put_ipv4(&p, 41, A, B, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
+    assert_int_equal(pv.ip_version, 6);
+    assert_memory_equal(pv.src_ip, OUT6_SRC, 16);
+    assert_int_equal(pv.dst_port, 443);
+
+    inner_v6(&p); /* 6in6 */
+    put_ipv6(&p, 41, OUT6_DST, OUT6_SRC);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
+    assert_memory_equal(pv.src_ip, OUT6_SRC, 16);
+    assert_int_equal(pv.tunnels, 1u << TUNNEL_IP_IN_IP);
+}
+
+static void test_gre_with_options_and_ethernet(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct packet_view pv;
+
+    /* Checksum, key and sequence present: 16 bytes of GRE header. */
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443);
+    uint8_t *gre = pkt_front(&p, 16);
+    gre[0] = 0xb0;
+    wr16(gre + 2, 0x0800);
+    put_ipv4(&p, 47, A, B, 7, 0);
+    assert_inner_v4(&p, TUNNEL_GRE);
+
+    /* Transparent Ethernet bridging: the inner frame's MACs are the flow's. */
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443);
+    put_ethernet(&p, 0x0800);
+    pkt_data(&p)[11] = 0x77;
+    gre = pkt_front(&p, 4);
+    wr16(gre + 2, 0x6558);
+    put_ipv4(&p, 47, A, B, 7, 0);
+    put_ethernet(&p, 0x0800);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_EN10MB, &pv), DECODE_OK);
+    assert_int_equal(pv.dst_port, 443);
+    assert_int_equal(pv.src_mac[5], 0x77);
+
+    /* Version 1 (PPTP) stays a GRE flow. */
+    pkt_payload(&p, "\xff\x03\x00\x21", 4);
+    gre = pkt_front(&p, 8);
+    gre[0] = 0x30, gre[1] = 0x81;
+    wr16(gre + 2, 0x880b);
+    put_ipv4(&p, 47, A, B, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
+    assert_int_equal(pv.ip_proto, 47);
+    assert_int_equal(pv.tunnel_depth, 0);
+}
+
+static void put_gtp(struct pkt *p, uint8_t type, uint32_t teid, bool extension)
+{
+    if (extension) {
+        /* PDU session container: length 1 (4 bytes), no further extension. */
+        uint8_t *ext = pkt_front(p, 4);
+        ext[0] = 1;
+        ext[3] = 0;
+        uint8_t *opt = pkt_front(p, 4);
+        opt[3] = 0x85;
+    }
+    uint8_t *h = pkt_front(p, 8);
+    h[0] = extension ? 0x34 : 0x30;
+    h[1] = type;
+    wr16(h + 2, p->len - 8);
+    wr32(h + 4, teid);
+}
+
+static void test_gtp_u(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct packet_view pv;
+
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443);
+    put_gtp(&p, 0xff, 0x12345678, true);
+    put_udp(&p, 2152, 2152);
+    put_ipv4(&p, 17, A, B, 7, 0);
+    assert_inner_v4(&p, TUNNEL_GTP_U);
+
+    inner_v6(&p);
+    put_gtp(&p, 0xff, 0xabcdef01, false);
+    put_udp(&p, 2152, 2152);
+    put_ipv4(&p, 17, A, B, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
+    assert_int_equal(pv.ip_version, 6);
+    assert_int_equal(pv.gtp_teid, 0xabcdef01);
+
+    /* An echo request is GTP itself, not a tunnelled packet. */
+    pkt_payload(&p, "\x00\x00\x00\x00", 4);
+    put_gtp(&p, 1, 0, false);
+    put_udp(&p, 2152, 2152);
+    put_ipv4(&p, 17, A, B, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
+    assert_int_equal(pv.dst_port, 2152);
+    assert_int_equal(pv.tunnel_depth, 0);
+}
+
+static void test_vxlan(void **state)
+{
+    (void)state;
+    struct pkt p;
+
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443);
+    put_ethernet(&p, 0x0800);
+    uint8_t *vx = pkt_front(&p, 8);
+    vx[0] = 0x08; /* VNI present */
+    vx[6] = 42;
+    put_udp(&p, 51000, 4789);
+    put_ipv4(&p, 17, A, B, 7, 0);
+    assert_inner_v4(&p, TUNNEL_VXLAN);
+}
+
+static void test_tunnel_steers_by_inner_flow(void **state)
+{
+    (void)state;
+    struct pkt fwd, rev;
+    struct packet_view a, b, plain;
+
+    /* The two directions of the inner flow, in tunnels whose outer
+     * addresses differ (as GTP-U's do between uplink and downlink). */
+    inner_v4(&fwd, IN_SRC, IN_DST, 40000, 443);
+    put_gtp(&fwd, 0xff, 1, false);
+    put_udp(&fwd, 2152, 2152);
+    put_ipv4(&fwd, 17, A, B, 7, 0);
+    inner_v4(&rev, IN_DST, IN_SRC, 443, 40000);
+    put_gtp(&rev, 0xff, 2, false);
+    put_udp(&rev, 2152, 2152);
+    put_ipv4(&rev, 17, B, (const uint8_t[4]){ 172, 16, 0, 9 }, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&fwd), fwd.len, DLT_RAW, &a), DECODE_OK);
+    assert_int_equal(packet_decode(pkt_data(&rev), rev.len, DLT_RAW, &b), DECODE_OK);
+    assert_int_equal(packet_steer_hash(&a), packet_steer_hash(&b));
+    inner_v4(&fwd, IN_SRC, IN_DST, 40000, 443);
+    assert_int_equal(packet_decode(pkt_data(&fwd), fwd.len, DLT_RAW, &plain), DECODE_OK);
+    assert_int_equal(packet_steer_hash(&a), packet_steer_hash(&plain));
+}
+
+static void test_tunnel_depth_is_bounded(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct packet_view pv;
+
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443);
+    for (int depth = 1; depth <= PACKET_MAX_TUNNELS + 1; depth++) {
+        put_ipv4(&p, 4, A, B, 7, 0);
+        enum decode_status st = packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv);
+        if (depth <= PACKET_MAX_TUNNELS) {
+            assert_int_equal(st, DECODE_OK);
+            assert_int_equal(pv.tunnel_depth, depth);
+            assert_int_equal(pv.dst_port, 443);
+        } else {
+            assert_int_equal(st, DECODE_TUNNEL_TOO_DEEP);
+        }
+    }
+    assert_string_equal(decode_status_name(DECODE_TUNNEL_TOO_DEEP), "tunnel_too_deep");
+}
+
+static void test_truncated_tunnel_headers(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct packet_view pv;
+
+    /* GRE with a key, cut inside the key. */
+    pkt_payload(&p, "\x20\x00\x08\x00\x00\x00", 6);
+    put_ipv4(&p, 47, A, B, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_TRUNCATED);
+    /* GTP-U G-PDU with the extension flag, cut inside the optional fields. */
+    pkt_payload(&p, "\x34\xff\x00\x04\x00\x00\x00\x01\x00\x00", 10);
+    put_udp(&p, 2152, 2152);
+    put_ipv4(&p, 17, A, B, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_TRUNCATED);
+    /* An extension header of length 0 would never end. */
+    pkt_payload(&p, "\x34\xff\x00\x08\x00\x00\x00\x01\x00\x00\x00\x85\x00\x00\x00\x00", 16);
+    put_udp(&p, 2152, 2152);
+    put_ipv4(&p, 17, A, B, 7, 0);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_BAD_TUNNEL);
+    /* Inner IP cut short: every cut of a 4in4 packet inside the inner headers. */
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443);
+    put_ipv4(&p, 4, A, B, 7, 0);
+    for (uint32_t cut = 20; cut < 20 + 20 + 4; cut++)
+        assert_int_equal(packet_decode(pkt_data(&p), cut, DLT_RAW, &pv), DECODE_TRUNCATED);
+}
+
+static void test_no_decapsulation_into_fragments(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct packet_view pv;
+
+    /* A first fragment of a 4in4 datagram: steered and keyed by the outer
+     * addresses, like the later fragments, until reassembly. */
+    inner_v4(&p, IN_SRC, IN_DST, 40000, 443);
+    put_ipv4(&p, 4, A, B, 7, 0x2000);
+    assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
+    assert_true(pv.fragment);
+    assert_int_equal(pv.tunnel_depth, 0);
+    assert_memory_equal(pv.src_ip, A, 4);
+    assert_int_equal(pv.frag_data, 20);
+    assert_true(pv.frag_more);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +496,14 @@ int main(void)
         cmocka_unit_test(test_linux_cooked_and_null),
         cmocka_unit_test(test_cisco_hdlc_mpls_and_ppp),
         cmocka_unit_test(test_ip_length_beyond_the_wire),
+        cmocka_unit_test(test_ip_in_ip_all_four),
+        cmocka_unit_test(test_gre_with_options_and_ethernet),
+        cmocka_unit_test(test_gtp_u),
+        cmocka_unit_test(test_vxlan),
+        cmocka_unit_test(test_tunnel_steers_by_inner_flow),
+        cmocka_unit_test(test_tunnel_depth_is_bounded),
+        cmocka_unit_test(test_truncated_tunnel_headers),
+        cmocka_unit_test(test_no_decapsulation_into_fragments),
     };
     return cmocka_run_group_tests_name("packet", tests, NULL, NULL);
 }
