@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make install` into a scratch prefix: flowsensed lands in sbin, its
-# children in libexec/flowsense, the systemd unit in lib/systemd/system
+# `make install` into a scratch prefix: flowsensed lands in sbin,
+# flowsense-cat in bin, the children in libexec/flowsense, the systemd unit in lib/systemd/system
 # (running that flowsensed), and the installed flowsensed (which has
 # no children beside it) finds them there and replays a capture.
 source "$(dirname "$0")/../lib/common.sh"
@@ -12,7 +12,7 @@ chmod 0755 "$TMP" # the children run as the unprivileged user from here
 prefix=$TMP/prefix
 make -s -C "$ROOT" BUILD="$TMP/build" PREFIX="$prefix" install >"$TMP/make.log" 2>&1 \
     || fail "make install failed: $(tail -n 5 "$TMP/make.log")"
-for f in sbin/flowsensed libexec/flowsense/flowsense-worker libexec/flowsense/flowsense-broker; do
+for f in sbin/flowsensed bin/flowsense-cat libexec/flowsense/flowsense-worker libexec/flowsense/flowsense-broker; do
     [[ -x $prefix/$f ]] || fail "make install did not install $f"
 done
 [[ ! -e $prefix/sbin/flowsense-worker ]] || fail "the worker was installed next to flowsensed"
