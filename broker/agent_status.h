@@ -50,6 +50,7 @@ struct agent_self {
 /* Counters kept elsewhere in the broker. */
 struct agent_counters {
     uint64_t clients_connected, clients_accepted, clients_dropped_slow;
+    uint64_t clients_subscribed, clients_rejected_commands, clients_command_timeouts;
     uint64_t events_received, events_malformed, events_dropped;
 };
 

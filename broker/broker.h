@@ -19,6 +19,7 @@
 #include "fdmap.h"
 #include "json_out.h"
 #include "options.h"
+#include "subscription.h"
 
 #include <msgpack.h>
 #include <stdbool.h>
@@ -63,6 +64,7 @@ struct broker {
     struct json_out json;
     struct agent agent;
     struct channel_writer control_out; /* client_connected notices */
+    struct log_budget client_log;      /* refused client commands */
 
     char *message; /* one channel message */
     msgpack_unpacked unpacked;
@@ -98,13 +100,25 @@ bool broker_terminating(void);
 void broker_read_channel(struct broker *b, struct broker_channel *ch);
 
 /* records.c */
-/* Renders one checked record and sends it to every client and stdout. */
-void broker_publish(struct broker *b, const msgpack_object *record);
+/* Renders one checked flow, flow_status or flow_purge event and sends it
+ * to stdout and to every client whose subscription matches; renders
+ * nothing when no one takes it. */
+void broker_publish(struct broker *b, enum record_type type, const msgpack_object *record);
+/* Queues {"type":"error","message":...} for one client. */
+void broker_send_error(struct broker *b, struct client *c, const char *message);
 /* agent_hello, then agent_status, to a new client; with c NULL to every
  * output (used at start-up, when only stdout can be listening). */
 void broker_greet(struct broker *b, struct client *c);
 /* The periodic agent_status, to every client and stdout. */
 void broker_publish_status(struct broker *b);
+
+/* client_input.c */
+/* Reads what a client sent: its subscription, or a refusal. */
+void broker_client_input(struct broker *b, struct client *c);
+/* Whether a client has sent part of a command line. */
+bool broker_commands_pending(const struct broker *b);
+/* Refuses (and counts) clients whose command line is overdue. */
+void broker_expire_commands(struct broker *b);
 
 /* descriptors.c: checks the inherited descriptors and makes them
  * non-blocking; fatal with a clear message when one is missing or of

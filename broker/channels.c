@@ -38,9 +38,13 @@ static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj,
     b->events_received++;
     switch (kind) {
     case EVENT_FLOW:
+        broker_publish(b, RECORD_FLOW, obj);
+        break;
     case EVENT_FLOW_STATUS:
+        broker_publish(b, RECORD_FLOW_STATUS, obj);
+        break;
     case EVENT_FLOW_PURGE:
-        broker_publish(b, obj);
+        broker_publish(b, RECORD_FLOW_PURGE, obj);
         break;
     case EVENT_WORKER_STATS:
         if (agent_store_worker(&b->agent, d->ch->worker, obj, raw, raw_len) != 0)

@@ -3,6 +3,7 @@
 #include "clients.h"
 
 #include "log.h"
+#include "subscription.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,8 +14,12 @@
 
 #define QUEUE_INITIAL (64u << 10)
 #define READ_CHUNK 4096
+/* What a refused client may still have sent is read before close(), so
+ * the close does not reset the connection and lose its error record;
+ * a client that keeps sending gets a reset after this much. */
+#define REFUSED_DRAIN_READS 16
 
-static int64_t monotonic_ms(void)
+int64_t client_clock_ms(void)
 {
     struct timespec ts;
 
@@ -61,7 +66,7 @@ static void set_full(struct client_set *cs, struct client *c, bool full)
 {
     if (full == (c->full_since_ms != 0))
         return;
-    c->full_since_ms = full ? monotonic_ms() : 0;
+    c->full_since_ms = full ? client_clock_ms() : 0;
     if (full)
         cs->full++;
     else
@@ -72,6 +77,8 @@ static void release(struct client_set *cs, struct client *c)
 {
     set_full(cs, c, false);
     free(c->queue);
+    free(c->command);
+    free(c->sub);
     *c = (struct client){ .fd = -1 };
 }
 
@@ -84,6 +91,27 @@ void client_close(struct client_set *cs, struct client *c, const char *why)
         log_warn("closing client %llu", (unsigned long long)c->id);
     release(cs, c);
     cs->connected--;
+}
+
+static int discard_input(struct client *c);
+
+/* The error record is out: end the stream, then close. */
+static void finish_refused(struct client_set *cs, struct client *c)
+{
+    for (int i = 0; i < REFUSED_DRAIN_READS && discard_input(c) > 0; i++)
+        ;
+    if (shutdown(c->fd, SHUT_WR) != 0 && errno != ENOTCONN)
+        log_warn("shutting down refused client %llu (fd %d)", (unsigned long long)c->id, c->fd);
+    client_close(cs, c, "command refused");
+}
+
+void client_refuse(struct client_set *cs, struct client *c)
+{
+    if (c->fd < 0)
+        return;
+    c->closing = true;
+    if (!client_has_output(c))
+        finish_refused(cs, c);
 }
 
 int client_flush(struct client_set *cs, struct client *c)
@@ -103,6 +131,10 @@ int client_flush(struct client_set *cs, struct client *c)
             set_full(cs, c, false);
     }
     c->head = c->tail = 0;
+    if (c->closing) {
+        finish_refused(cs, c);
+        return -1;
+    }
     return 0;
 }
 
@@ -164,7 +196,7 @@ void client_set_drop_stalled(struct client_set *cs)
 {
     if (cs->full == 0)
         return;
-    int64_t now = monotonic_ms();
+    int64_t now = client_clock_ms();
     for (unsigned i = 0; i < CLIENT_MAX; i++) {
         struct client *c = &cs->slot[i];
         if (c->fd >= 0 && c->full_since_ms != 0 && now - c->full_since_ms >= cs->stall_ms)
@@ -175,7 +207,7 @@ void client_set_drop_stalled(struct client_set *cs)
 void client_set_broadcast(struct client_set *cs, const char *data, size_t len)
 {
     for (unsigned i = 0; i < CLIENT_MAX; i++)
-        if (cs->slot[i].fd >= 0)
+        if (client_takes_records(&cs->slot[i]))
             client_queue(cs, &cs->slot[i], data, len);
 }
 
@@ -189,6 +221,24 @@ static int discard_input(struct client *c)
         return 1;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return 0;
+    return -1;
+}
+
+ssize_t client_recv(struct client *c, char *buf, size_t cap, bool *eof)
+{
+    ssize_t n;
+
+    *eof = false;
+    do {
+        n = recv(c->fd, buf, cap, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0)
+        return n;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    if (n < 0)
+        log_warn("reading from client %llu (fd %d)", (unsigned long long)c->id, c->fd);
+    *eof = n == 0;
     return -1;
 }
 

@@ -16,8 +16,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define CLIENT_STALL_MS 2000
+/* A command line longer than this, or not complete this long after its
+ * first byte, is refused and the client cut off. */
+#define CLIENT_COMMAND_MAX 4096
+#define CLIENT_COMMAND_MS 5000
+
+struct subscription;
 /* Well below the sandbox's open-file limit, minus channels and listeners. */
 #define CLIENT_MAX 256
 
@@ -27,6 +34,15 @@ struct client {
     char *queue; /* bytes [head, tail) wait to be sent */
     size_t head, tail, cap;
     int64_t full_since_ms; /* CLOCK_MONOTONIC; 0 while below the bound */
+
+    /* Input: at most one command line, before anything else. */
+    char *command;               /* the line so far (CLIENT_COMMAND_MAX bytes) */
+    size_t command_len;
+    int64_t command_started_ms;  /* CLOCK_MONOTONIC of its first byte; 0: none */
+    bool commanded;              /* its one command has been taken */
+    bool input_closed;           /* shut its side down after subscribing */
+    struct subscription *sub;    /* NULL: every record */
+    bool closing;                /* refused: gets no more records, closed once flushed */
 };
 
 struct client_set {
@@ -37,6 +53,9 @@ struct client_set {
     int64_t stall_ms; /* how long a client may stay full */
     uint64_t accepted;
     uint64_t dropped_slow;
+    uint64_t subscribed;        /* subscriptions taken */
+    uint64_t rejected_commands; /* commands refused, timed out ones included */
+    uint64_t command_timeouts;  /* partial command lines cut off */
 };
 
 void client_set_init(struct client_set *cs, size_t queue_limit, int64_t stall_ms);
@@ -50,7 +69,16 @@ struct client *client_accept(struct client_set *cs, int listen_fd);
  * being handled, never by twice the bound: a client that would is
  * disconnected and counted as dropped, and -1 returned. */
 int client_queue(struct client_set *cs, struct client *c, const char *data, size_t len);
+/* Queues to every client that takes records (none being closed). */
 void client_set_broadcast(struct client_set *cs, const char *data, size_t len);
+
+static inline bool client_takes_records(const struct client *c)
+{
+    return c->fd >= 0 && !c->closing;
+}
+
+/* Current CLOCK_MONOTONIC time in milliseconds. */
+int64_t client_clock_ms(void);
 
 /* Disconnects, and counts as dropped, every client full for longer than
  * the stall time. */
@@ -62,13 +90,22 @@ static inline bool client_has_output(const struct client *c)
 }
 
 /* Sends as much queued output as the socket takes; a full client that
- * drains to half its bound is full no more.  Returns 0, or -1 when the
- * client was closed (error, or peer gone). */
+ * drains to half its bound is full no more, and a closing client whose
+ * queue is empty is closed.  Returns 0, or -1 when the client was closed
+ * (error, peer gone, or done closing). */
 int client_flush(struct client_set *cs, struct client *c);
 
-/* Reads and discards whatever the client sent (subscriptions are not
- * parsed yet); closes it on end of file or error. */
+/* Reads and discards whatever the client sent; closes it on end of file
+ * or error. */
 void client_read(struct client_set *cs, struct client *c);
+
+/* Receives up to cap bytes without blocking.  Returns the count, 0 when
+ * nothing is waiting, or -1 at end of file or on error (*eof tells). */
+ssize_t client_recv(struct client *c, char *buf, size_t cap, bool *eof);
+
+/* After its error record is queued: the client takes no more records,
+ * and is closed once that record has been sent. */
+void client_refuse(struct client_set *cs, struct client *c);
 
 void client_close(struct client_set *cs, struct client *c, const char *why);
 /* Closes every client, after reading what each sent so that close()

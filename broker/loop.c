@@ -13,6 +13,7 @@
 #define ACCEPTS_PER_WAKEUP 16
 #define LISTEN_PAUSE_SECONDS 1 /* after running out of descriptors */
 #define FULL_CHECK_MS 100      /* how often to look at full clients */
+#define COMMAND_CHECK_MS 250   /* how often to look for overdue command lines */
 
 static volatile sig_atomic_t terminate_requested;
 static sigset_t term_only;
@@ -79,6 +80,17 @@ static void build_poll_set(struct broker *b, struct poll_set *ps, const struct t
                            const struct timespec *listen_resume)
 {
     ps->n = 0;
+    /* Clients first: a subscription that has arrived applies before the
+     * events read in the same wake-up. */
+    for (unsigned i = 0; i < CLIENT_MAX; i++) {
+        struct client *c = &b->clients.slot[i];
+        if (c->fd < 0)
+            continue;
+        /* A refused or half-closed client is only written to (POLLHUP
+         * and POLLERR are reported anyway). */
+        short in = client_takes_records(c) && !c->input_closed ? POLLIN : 0;
+        poll_add(ps, c->fd, in | (client_has_output(c) ? POLLOUT : 0), TARGET_CLIENT, c);
+    }
     if (b->phase != BROKER_FLUSHING) {
         if (b->control.open)
             poll_add(ps, b->control.fd, POLLIN, TARGET_CHANNEL, &b->control);
@@ -95,11 +107,6 @@ static void build_poll_set(struct broker *b, struct poll_set *ps, const struct t
         if (b->clients.connected < CLIENT_MAX && reached(listen_resume, now))
             for (unsigned i = 0; i < b->opt.listeners; i++)
                 poll_add(ps, b->listen_fd[i], POLLIN, TARGET_LISTENER, NULL);
-    }
-    for (unsigned i = 0; i < CLIENT_MAX; i++) {
-        struct client *c = &b->clients.slot[i];
-        if (c->fd >= 0)
-            poll_add(ps, c->fd, POLLIN | (client_has_output(c) ? POLLOUT : 0), TARGET_CLIENT, c);
     }
 }
 
@@ -123,6 +130,10 @@ static bool accept_clients(struct broker *b, int listen_fd)
         if (c == NULL)
             return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
         broker_greet(b, c);
+        /* Its subscription is usually there already: take it before
+         * the first event reaches the client. */
+        if (c->fd >= 0)
+            broker_client_input(b, c);
         notify_client_connected(b);
     }
     return true;
@@ -147,8 +158,12 @@ static void handle_ready(struct broker *b, struct poll_set *ps, struct timespec 
             /* the slot may have been closed, even reused, since poll */
             if (c->fd != t->fd)
                 continue;
-            if (re & (POLLIN | POLLHUP | POLLERR))
-                client_read(&b->clients, c);
+            if (!client_takes_records(c) || c->input_closed) {
+                if (re & (POLLHUP | POLLERR))
+                    client_close(&b->clients, c, "peer gone");
+            } else if (re & (POLLIN | POLLHUP | POLLERR)) {
+                broker_client_input(b, c);
+            }
         }
     }
 }
@@ -228,6 +243,8 @@ int broker_run(struct broker *b)
             ms = ms_until(&listen_resume, &now);
         if (b->clients.full > 0 && ms > FULL_CHECK_MS)
             ms = FULL_CHECK_MS;
+        if (ms > COMMAND_CHECK_MS && broker_commands_pending(b))
+            ms = COMMAND_CHECK_MS;
         struct timespec timeout = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
         int ready = ppoll(ps.pfd, ps.n, &timeout, &wait_mask);
         if (ready < 0 && errno != EINTR)
@@ -239,13 +256,17 @@ int broker_run(struct broker *b)
         handle_ready(b, &ps, &listen_resume);
         flush_clients(b);
         client_set_drop_stalled(&b->clients);
+        broker_expire_commands(b);
+        flush_clients(b); /* error records of clients cut off just now */
         clock_gettime(CLOCK_MONOTONIC, &now);
         status_tick(b, &now);
     }
     client_set_close_all(&b->clients);
-    log_info(
-        "stopped: %llu events received, %llu rejected, %llu clients served, %llu dropped as slow",
-        (unsigned long long)b->events_received, (unsigned long long)b->events_malformed,
-        (unsigned long long)b->clients.accepted, (unsigned long long)b->clients.dropped_slow);
+    log_info("stopped: %llu events received, %llu rejected, %llu clients served, %llu dropped "
+             "as slow, %llu subscribed, %llu commands refused",
+             (unsigned long long)b->events_received, (unsigned long long)b->events_malformed,
+             (unsigned long long)b->clients.accepted, (unsigned long long)b->clients.dropped_slow,
+             (unsigned long long)b->clients.subscribed,
+             (unsigned long long)b->clients.rejected_commands);
     return 0;
 }

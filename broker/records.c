@@ -27,7 +27,9 @@ static void write_stdout(struct broker *b, const char *p, size_t len)
     }
 }
 
-static void send_rendered(struct broker *b, struct client *only)
+/* Sends the rendered record to one client, or to stdout and every client
+ * in want[] (CLIENT_MAX entries). */
+static void send_rendered(struct broker *b, struct client *only, const bool *want)
 {
     const char *p;
     size_t len;
@@ -42,36 +44,70 @@ static void send_rendered(struct broker *b, struct client *only)
         write_stdout(b, p, len);
     }
     p = json_out_framed(&b->json, &len);
-    client_set_broadcast(&b->clients, p, len);
+    for (unsigned i = 0; i < CLIENT_MAX; i++)
+        if (want[i] && client_takes_records(&b->clients.slot[i]))
+            client_queue(&b->clients, &b->clients.slot[i], p, len);
 }
 
-void broker_publish(struct broker *b, const msgpack_object *record)
+/* Decides once per record which clients take it; returns how many. */
+static unsigned select_clients(struct broker *b, const struct record_view *view, bool *want)
 {
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < CLIENT_MAX; i++) {
+        const struct client *c = &b->clients.slot[i];
+        want[i] = client_takes_records(c) && subscription_matches(c->sub, view);
+        n += want[i];
+    }
+    return n;
+}
+
+void broker_publish(struct broker *b, enum record_type type, const msgpack_object *record)
+{
+    static bool want[CLIENT_MAX];
+    struct record_view view;
+
     if (b->clients.connected == 0 && !b->stdout_open)
         return; /* nobody to read it */
+    record_view_from_event(&view, type, record);
+    if (select_clients(b, &view, want) == 0 && !b->stdout_open)
+        return;
     if (json_out_render(&b->json, record) != 0) {
         b->events_unrendered++;
         log_warnx("record not rendered: %s", b->json.error);
         return;
     }
-    send_rendered(b, NULL);
+    send_rendered(b, NULL, want);
 }
 
 /* Renders the record packed in b->record, then sends it to one client,
- * or to every client and stdout. */
-static void send_packed(struct broker *b, struct client *only)
+ * or to stdout and every client whose subscription takes type. */
+static void send_packed(struct broker *b, struct client *only, enum record_type type)
 {
+    static bool want[CLIENT_MAX];
+    struct record_view view = { .type = type };
     msgpack_unpacked u;
     size_t off = 0;
 
+    if (only == NULL)
+        select_clients(b, &view, want);
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, b->record.data, b->record.size, &off) != MSGPACK_UNPACK_SUCCESS)
         log_warnx("cannot unpack the broker's own record");
     else if (json_out_render(&b->json, &u.data) != 0)
         log_warnx("cannot render the broker's own record: %s", b->json.error);
     else
-        send_rendered(b, only);
+        send_rendered(b, only, want);
     msgpack_unpacked_destroy(&u);
+}
+
+void broker_send_error(struct broker *b, struct client *c, const char *message)
+{
+    msgpack_sbuffer_clear(&b->record);
+    msgpack_pack_map(&b->record_packer, 2);
+    pk_kv_str(&b->record_packer, "type", "error");
+    pk_kv_str(&b->record_packer, "message", message);
+    send_packed(b, c, RECORD_AGENT_HELLO);
 }
 
 static void pack_status(struct broker *b, bool periodic)
@@ -89,15 +125,15 @@ void broker_greet(struct broker *b, struct client *c)
 {
     msgpack_sbuffer_clear(&b->record);
     agent_hello_pack(&b->agent, &b->record_packer);
-    send_packed(b, c);
+    send_packed(b, c, RECORD_AGENT_HELLO);
     if (c != NULL && c->fd < 0)
         return; /* dropped already */
     pack_status(b, false);
-    send_packed(b, c);
+    send_packed(b, c, RECORD_AGENT_STATUS);
 }
 
 void broker_publish_status(struct broker *b)
 {
     pack_status(b, true);
-    send_packed(b, NULL);
+    send_packed(b, NULL, RECORD_AGENT_STATUS);
 }
