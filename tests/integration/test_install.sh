@@ -26,7 +26,7 @@ unit=$prefix/lib/systemd/system/flowsense.service
 grep -q "^ExecStart=$prefix/sbin/flowsensed " "$unit" \
     || fail "the installed unit does not run $prefix/sbin/flowsensed: $(grep '^ExecStart=' "$unit")"
 
-for f in share/man/man8/flowsensed.8 share/man/man5/flowsense.conf.5 etc/flowsense/flowsense.conf; do
+for f in share/man/man8/flowsensed.8 share/man/man5/flowsense.conf.5 share/man/man1/flowsense-cat.1 etc/flowsense/flowsense.conf; do
     [[ -f $prefix/$f ]] || fail "make install did not install $f"
 done
 "$prefix/sbin/flowsensed" -r "$LOCAL_PCAP/https.pcap" --stdout --check-config >"$TMP/check.out" 2>&1 \

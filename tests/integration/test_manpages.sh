@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every man page in the tree passes `mandoc -Tlint` at warning level and
 # renders with man(1) (groff, all warnings on) without a complaint; each
-# documents every long option its program's --help lists.
+# program's page documents every long option its --help lists.
 source "$(dirname "$0")/../lib/common.sh"
 require_cmd mandoc man groff
 fs_setup
@@ -17,13 +17,16 @@ for page in "${pages[@]}"; do
     say "$page: clean ($(wc -l <"$TMP/out") lines)"
 done
 
-# flowsensed(8) documents every long option of flowsensed --help.
-if [[ -x $FLOWSENSED ]]; then
-    "$FLOWSENSED" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$TMP/options"
-    MANWIDTH=200 man -l "$ROOT/capture/flowsensed.8" 2>/dev/null >"$TMP/flowsensed.txt"
+# A program's page documents every long option its --help lists.
+for pair in capture/flowsensed.8:flowsensed client/flowsense-cat.1:flowsense-cat \
+            client/flowsense-top.1:flowsense-top; do
+    page=${pair%%:*} prog=$BUILD_DIR/bin/${pair##*:}
+    [[ -f $ROOT/$page && -x $prog ]] || continue
+    "$prog" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$TMP/options"
+    MANWIDTH=200 man -l "$ROOT/$page" 2>/dev/null >"$TMP/page.txt"
     while read -r opt; do
-        grep -q -- "$opt" "$TMP/flowsensed.txt" || fail "flowsensed(8) does not document $opt"
+        grep -q -- "$opt" "$TMP/page.txt" || fail "$page does not document $opt"
     done <"$TMP/options"
-    say "flowsensed(8) documents all $(wc -l <"$TMP/options") long options of --help"
-fi
+    say "$page documents all $(wc -l <"$TMP/options") long options of ${pair##*:} --help"
+done
 say "ok: ${#pages[@]} man pages"
