@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make install` into a scratch prefix: flowsensed lands in sbin,
-# flowsense-cat in bin, its children in libexec/flowsense, the systemd unit in lib/systemd/system
+# flowsense-cat and flowsense-top in bin, its children in libexec/flowsense, the systemd unit in lib/systemd/system
 # (running that flowsensed), the man pages in share/man, the example
 # configuration in etc/flowsense (never over an existing one), the run
 # user is created when root installs for real; the installed flowsensed
@@ -17,7 +17,7 @@ had_user=0
 getent passwd flowsense >/dev/null && had_user=1
 make -s -C "$ROOT" BUILD="$TMP/build" PREFIX="$prefix" install >"$TMP/make.log" 2>&1 \
     || fail "make install failed: $(tail -n 5 "$TMP/make.log")"
-for f in sbin/flowsensed bin/flowsense-cat libexec/flowsense/flowsense-worker libexec/flowsense/flowsense-broker; do
+for f in sbin/flowsensed bin/flowsense-cat bin/flowsense-top libexec/flowsense/flowsense-worker libexec/flowsense/flowsense-broker; do
     [[ -x $prefix/$f ]] || fail "make install did not install $f"
 done
 [[ ! -e $prefix/sbin/flowsense-worker ]] || fail "the worker was installed next to flowsensed"
@@ -26,7 +26,7 @@ unit=$prefix/lib/systemd/system/flowsense.service
 grep -q "^ExecStart=$prefix/sbin/flowsensed " "$unit" \
     || fail "the installed unit does not run $prefix/sbin/flowsensed: $(grep '^ExecStart=' "$unit")"
 
-for f in share/man/man8/flowsensed.8 share/man/man5/flowsense.conf.5 share/man/man1/flowsense-cat.1 etc/flowsense/flowsense.conf; do
+for f in share/man/man8/flowsensed.8 share/man/man5/flowsense.conf.5 share/man/man1/flowsense-cat.1 share/man/man1/flowsense-top.1 etc/flowsense/flowsense.conf; do
     [[ -f $prefix/$f ]] || fail "make install did not install $f"
 done
 "$prefix/sbin/flowsensed" -r "$LOCAL_PCAP/https.pcap" --stdout --check-config >"$TMP/check.out" 2>&1 \
