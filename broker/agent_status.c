@@ -243,10 +243,13 @@ static void pack_workers(msgpack_packer *pk, const struct agent *a)
 static void pack_counters(msgpack_packer *pk, const struct agent_counters *c)
 {
     pk_key(pk, "clients");
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, 9);
     pk_kv_u64(pk, "connected", c->clients_connected);
     pk_kv_u64(pk, "accepted", c->clients_accepted);
+    pk_kv_u64(pk, "refused", c->clients_refused);
     pk_kv_u64(pk, "dropped_slow", c->clients_dropped_slow);
+    pk_kv_u64(pk, "records_sent", c->clients_records_sent);
+    pk_kv_u64(pk, "bytes_sent", c->clients_bytes_sent);
     pk_kv_u64(pk, "subscribed", c->clients_subscribed);
     pk_kv_u64(pk, "rejected_commands", c->clients_rejected_commands);
     pk_kv_u64(pk, "command_timeouts", c->clients_command_timeouts);

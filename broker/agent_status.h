@@ -49,7 +49,8 @@ struct agent_self {
 
 /* Counters kept elsewhere in the broker. */
 struct agent_counters {
-    uint64_t clients_connected, clients_accepted, clients_dropped_slow;
+    uint64_t clients_connected, clients_accepted, clients_refused, clients_dropped_slow;
+    uint64_t clients_records_sent, clients_bytes_sent;
     uint64_t clients_subscribed, clients_rejected_commands, clients_command_timeouts;
     uint64_t events_received, events_malformed, events_dropped;
 };

@@ -92,7 +92,10 @@ void broker_counters(const struct broker *b, struct agent_counters *c)
     *c = (struct agent_counters){
         .clients_connected = b->clients.connected,
         .clients_accepted = b->clients.accepted,
+        .clients_refused = b->clients.refused,
         .clients_dropped_slow = b->clients.dropped_slow,
+        .clients_records_sent = b->clients.records_queued,
+        .clients_bytes_sent = b->clients.bytes_sent,
         .clients_subscribed = b->clients.subscribed,
         .clients_rejected_commands = b->clients.rejected_commands,
         .clients_command_timeouts = b->clients.command_timeouts,

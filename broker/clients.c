@@ -6,6 +6,7 @@
 #include "subscription.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +19,8 @@
  * the close does not reset the connection and lose its error record;
  * a client that keeps sending gets a reset after this much. */
 #define REFUSED_DRAIN_READS 16
+#define TEXT_OF(x) #x
+#define NUMBER_TEXT(x) TEXT_OF(x)
 
 int64_t client_clock_ms(void)
 {
@@ -44,16 +47,43 @@ static struct client *free_slot(struct client_set *cs)
     return NULL;
 }
 
+/* A connection over CLIENT_MAX gets one error record, if its socket
+ * takes it at once, and is closed: it neither waits in the listen backlog
+ * nor costs the broker more than this. */
+static void refuse_over_limit(struct client_set *cs, int fd)
+{
+    static const char message[] = "{\"type\":\"error\",\"message\":\"too many clients: "
+                                  "at most " NUMBER_TEXT(CLIENT_MAX) " at once\"}\n";
+    char framed[sizeof(message) + 32];
+    int len = snprintf(framed, sizeof(framed), "{\"length\":%zu}\n%s", sizeof(message) - 1,
+                       message);
+
+    cs->refused++;
+    /* one line for the first refusal, then one each time the count doubles */
+    if ((cs->refused & (cs->refused - 1)) == 0)
+        log_warnx("client refused: %d already connected (%llu refused so far)", CLIENT_MAX,
+                  (unsigned long long)cs->refused);
+    if (len > 0 && (size_t)len < sizeof(framed) &&
+        send(fd, framed, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        log_debug("refused client: error record not sent: %s", strerror(errno));
+    if (shutdown(fd, SHUT_WR) != 0 && errno != ENOTCONN)
+        log_warn("shutting down a refused client (fd %d)", fd);
+    if (close(fd) != 0)
+        log_warn("closing a refused client (fd %d)", fd);
+}
+
 struct client *client_accept(struct client_set *cs, int listen_fd)
 {
-    struct client *c = free_slot(cs);
-    if (c == NULL)
-        return NULL;
-
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
             log_warn("accept on listener fd %d", listen_fd);
+        return NULL;
+    }
+    struct client *c = free_slot(cs);
+    if (c == NULL) {
+        refuse_over_limit(cs, fd);
+        errno = 0;
         return NULL;
     }
     *c = (struct client){ .fd = fd, .id = ++cs->accepted };
@@ -127,6 +157,7 @@ int client_flush(struct client_set *cs, struct client *c)
             return -1;
         }
         c->head += (size_t)n;
+        cs->bytes_sent += (size_t)n;
         if (c->tail - c->head < cs->queue_limit / 2)
             set_full(cs, c, false);
     }
@@ -187,6 +218,7 @@ int client_queue(struct client_set *cs, struct client *c, const char *data, size
     }
     memcpy(c->queue + c->tail, data, len);
     c->tail += len;
+    cs->records_queued++;
     if (c->tail - c->head >= cs->queue_limit)
         set_full(cs, c, true);
     return 0;

@@ -13,6 +13,9 @@
 #ifndef FLOWSENSE_BROKER_CLIENTS_H
 #define FLOWSENSE_BROKER_CLIENTS_H
 
+#include "fdmap.h"
+#include "sandbox.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,8 +28,21 @@
 #define CLIENT_COMMAND_MS 5000
 
 struct subscription;
-/* Well below the sandbox's open-file limit, minus channels and listeners. */
+
+/* At most this many clients at once; one more is accepted, sent an error
+ * record and closed at once, and counted as refused.  Memory, not
+ * descriptors, sets the figure: each client may hold up to twice its
+ * queue bound (see client_queue), so the worst case is
+ * CLIENT_MAX x 2 x client_queue (256 x 8 MiB = 2 GiB at the default
+ * 4 MiB; a replay keeping every queue full measured about 1.6 x the
+ * bound per client, and live a client is dropped at its bound). */
 #define CLIENT_MAX 256
+/* Descriptors the broker holds besides its clients: stdin/out/err, the
+ * control channel, every worker channel, every listener, and the one a
+ * client over the limit needs while it is refused. */
+#define CLIENT_RESERVED_FDS (3 + 1 + FLOWSENSE_MAX_WORKERS + FLOWSENSE_MAX_LISTENERS + 1)
+_Static_assert(CLIENT_MAX + CLIENT_RESERVED_FDS <= SANDBOX_MAX_OPEN_FILES,
+               "CLIENT_MAX clients do not fit in the broker's open-file limit");
 
 struct client {
     int fd;      /* -1: free slot */
@@ -52,7 +68,10 @@ struct client_set {
     size_t queue_limit;
     int64_t stall_ms; /* how long a client may stay full */
     uint64_t accepted;
+    uint64_t refused;        /* over CLIENT_MAX: accepted only to be closed */
     uint64_t dropped_slow;
+    uint64_t records_queued; /* records queued to clients, all of them */
+    uint64_t bytes_sent;     /* bytes written to client sockets */
     uint64_t subscribed;        /* subscriptions taken */
     uint64_t rejected_commands; /* commands refused, timed out ones included */
     uint64_t command_timeouts;  /* partial command lines cut off */
@@ -61,10 +80,12 @@ struct client_set {
 void client_set_init(struct client_set *cs, size_t queue_limit, int64_t stall_ms);
 
 /* Accepts one pending connection.  Returns the new client, or NULL when
- * none is pending, the set is full, or accept failed (logged). */
+ * none is pending, accept failed (logged, errno set), or the set was
+ * full: the connection is then refused (an error record, a close) and
+ * counted in cs->refused. */
 struct client *client_accept(struct client_set *cs, int listen_fd);
 
-/* Appends len bytes to the client's queue; reaching the bound makes the
+/* Appends one record of len bytes to the client's queue; reaching the bound makes the
  * client full.  The queue may pass its bound by the records of the event
  * being handled, never by twice the bound: a client that would is
  * disconnected and counted as dropped, and -1 returned. */

@@ -104,7 +104,9 @@ static void build_poll_set(struct broker *b, struct poll_set *ps, const struct t
         for (unsigned i = 0; i < b->opt.workers && take_events; i++)
             if (b->worker[i].open)
                 poll_add(ps, b->worker[i].fd, POLLIN, TARGET_CHANNEL, &b->worker[i]);
-        if (b->clients.connected < CLIENT_MAX && reached(listen_resume, now))
+        /* Listeners stay polled at CLIENT_MAX: a client over it is
+         * refused at once rather than left in the backlog. */
+        if (reached(listen_resume, now))
             for (unsigned i = 0; i < b->opt.listeners; i++)
                 poll_add(ps, b->listen_fd[i], POLLIN, TARGET_LISTENER, NULL);
     }
@@ -126,7 +128,10 @@ static bool accept_clients(struct broker *b, int listen_fd)
 {
     for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
         errno = 0;
+        uint64_t refused = b->clients.refused;
         struct client *c = client_accept(&b->clients, listen_fd);
+        if (c == NULL && b->clients.refused != refused)
+            continue;
         if (c == NULL)
             return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
         broker_greet(b, c);
@@ -262,10 +267,11 @@ int broker_run(struct broker *b)
         status_tick(b, &now);
     }
     client_set_close_all(&b->clients);
-    log_info("stopped: %llu events received, %llu rejected, %llu clients served, %llu dropped "
-             "as slow, %llu subscribed, %llu commands refused",
+    log_info("stopped: %llu events received, %llu rejected, %llu clients served, %llu refused "
+             "(too many), %llu dropped as slow, %llu subscribed, %llu commands refused",
              (unsigned long long)b->events_received, (unsigned long long)b->events_malformed,
-             (unsigned long long)b->clients.accepted, (unsigned long long)b->clients.dropped_slow,
+             (unsigned long long)b->clients.accepted, (unsigned long long)b->clients.refused,
+             (unsigned long long)b->clients.dropped_slow,
              (unsigned long long)b->clients.subscribed,
              (unsigned long long)b->clients.rejected_commands);
     return 0;

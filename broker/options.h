@@ -10,7 +10,9 @@
 #define BROKER_DEFAULT_USER "flowsense"
 #define BROKER_DEFAULT_UPDATE_INTERVAL 15
 #define BROKER_MAX_UPDATE_INTERVAL 3600
-#define BROKER_DEFAULT_CLIENT_QUEUE (16u << 20)
+/* "A few MiB": CLIENT_MAX clients at this bound stay within a known
+ * budget (see clients.h). */
+#define BROKER_DEFAULT_CLIENT_QUEUE (4u << 20)
 #define BROKER_MIN_CLIENT_QUEUE (64u << 10)
 #define BROKER_MAX_CLIENT_QUEUE (1u << 30)
 

@@ -157,7 +157,7 @@ void options_parse(struct options *o, int argc, char **argv)
     o->max_detection_pkts = 32;
     o->max_flows = 1000000;
     o->ring_size = RING_DEFAULT_SIZE;
-    o->client_queue = 16u << 20;
+    o->client_queue = 4u << 20;
     o->ttl_idle_flow = 30;
     o->ttl_idle_tcp_flow = 300;
 

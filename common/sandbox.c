@@ -23,8 +23,6 @@
 #endif
 #endif
 
-#define MAX_OPEN_FILES 1024
-
 static bool filter_loaded;
 
 #ifdef __SANITIZE_ADDRESS__
@@ -61,8 +59,8 @@ static void limit_resources(void)
     /* Never above the current hard limit: lowering needs no privilege. */
     if (getrlimit(RLIMIT_NOFILE, &files) != 0)
         fatal("getrlimit(RLIMIT_NOFILE)");
-    if (files.rlim_max > MAX_OPEN_FILES)
-        files.rlim_max = MAX_OPEN_FILES;
+    if (files.rlim_max > SANDBOX_MAX_OPEN_FILES)
+        files.rlim_max = SANDBOX_MAX_OPEN_FILES;
     files.rlim_cur = files.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &files) == 0)
         return;
@@ -70,8 +68,8 @@ static void limit_resources(void)
      * which the seccomp filter keeps the process from raising again. */
     if (errno != EPERM || getrlimit(RLIMIT_NOFILE, &files) != 0)
         fatal("setrlimit(RLIMIT_NOFILE)");
-    if (files.rlim_cur > MAX_OPEN_FILES)
-        files.rlim_cur = MAX_OPEN_FILES;
+    if (files.rlim_cur > SANDBOX_MAX_OPEN_FILES)
+        files.rlim_cur = SANDBOX_MAX_OPEN_FILES;
     if (setrlimit(RLIMIT_NOFILE, &files) != 0)
         fatal("setrlimit(RLIMIT_NOFILE) soft limit");
     log_warnx("hard limit on open files left at %llu (only the soft one could be lowered)",

@@ -17,6 +17,9 @@
 #ifndef FLOWSENSE_SANDBOX_H
 #define FLOWSENSE_SANDBOX_H
 
+/* The bound on open files of every sandboxed process (RLIMIT_NOFILE). */
+#define SANDBOX_MAX_OPEN_FILES 1024
+
 /* The policies, embedded from policy/ (see the *_policy.S files). */
 extern const char capture_policy[];
 extern const char worker_policy[];

@@ -1,5 +1,5 @@
-/* Stream clients: accept, queue and send, the bound that pauses the
- * stream, the stall that drops a client, end of file, and closing
+/* Stream clients: accept, queue and send, refusal over CLIENT_MAX, the
+ * bound that pauses the stream, the stall that drops a client, end of file, and closing
  * without losing queued output. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -114,8 +115,48 @@ static void test_accept_queue_and_send(void **state)
     assert_memory_equal(buf, "hello\nall\n", 10);
     assert_int_equal(recv(pb, buf, sizeof(buf), MSG_DONTWAIT), 4);
     assert_memory_equal(buf, "all\n", 4);
+    assert_int_equal(f->cs.records_queued, 3);
+    assert_int_equal(f->cs.bytes_sent, 14);
     close(pa);
     close(pb);
+}
+
+static void test_client_over_the_limit_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    static int peers[CLIENT_MAX];
+    struct client *c;
+    char buf[256];
+    const char *want = "{\"type\":\"error\",\"message\":\"too many clients: at most 256 at once\"}\n";
+
+    for (unsigned i = 0; i < CLIENT_MAX; i++)
+        peers[i] = connect_peer(f, &c);
+    assert_int_equal(f->cs.connected, CLIENT_MAX);
+
+    int extra = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(extra >= 0);
+    assert_int_equal(connect(extra, (struct sockaddr *)&f->addr, sizeof(f->addr)), 0);
+    struct pollfd p = { .fd = f->listener, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 2000), 1);
+    errno = EBADF;
+    assert_null(client_accept(&f->cs, f->listener));
+    assert_int_equal(errno, 0);
+    assert_int_equal(f->cs.refused, 1);
+    assert_int_equal(f->cs.connected, CLIENT_MAX);
+    assert_int_equal(f->cs.accepted, CLIENT_MAX);
+    assert_null(client_accept(&f->cs, f->listener)); /* the backlog is empty */
+
+    /* the refused peer reads one framed error record, then end of file */
+    size_t len = read_all(extra, buf, sizeof(buf) - 1);
+    buf[len] = '\0';
+    char header[32];
+    snprintf(header, sizeof(header), "{\"length\":%zu}\n", strlen(want));
+    assert_int_equal(len, strlen(header) + strlen(want));
+    assert_memory_equal(buf, header, strlen(header));
+    assert_string_equal(buf + strlen(header), want);
+    close(extra);
+    for (unsigned i = 0; i < CLIENT_MAX; i++)
+        close(peers[i]);
 }
 
 /* Queues chunk-sized records until the client is full. */
@@ -280,6 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_accept_queue_and_send),
+        T(test_client_over_the_limit_is_refused),
         T(test_full_client_pauses_then_is_dropped_when_stalled),
         T(test_reading_client_drains_and_stays),
         T(test_queue_past_twice_the_bound_drops),

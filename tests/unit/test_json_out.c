@@ -510,7 +510,10 @@ static void test_record_agent_status(void **state)
     struct agent_counters counters = {
         .clients_connected = 1,
         .clients_accepted = 3,
+        .clients_refused = 6,
         .clients_dropped_slow = 1,
+        .clients_records_sent = 80,
+        .clients_bytes_sent = 9000,
         .clients_subscribed = 2,
         .clients_rejected_commands = 5,
         .clients_command_timeouts = 4,
@@ -530,7 +533,8 @@ static void test_record_agent_status(void **state)
         "\"maxrss_kb\":3000},"
         "\"workers\":[{\"worker\":1,\"flows\":12,\"cpu_user\":2.25,\"cpu_system\":0.5,"
         "\"maxrss_kb\":2000,\"decode_errors\":{\"truncated\":3},\"events_dropped\":7}],"
-        "\"clients\":{\"connected\":1,\"accepted\":3,\"dropped_slow\":1,\"subscribed\":2,"
+        "\"clients\":{\"connected\":1,\"accepted\":3,\"refused\":6,\"dropped_slow\":1,"
+        "\"records_sent\":80,\"bytes_sent\":9000,\"subscribed\":2,"
         "\"rejected_commands\":5,\"command_timeouts\":4},"
         "\"events\":{\"received\":500,\"malformed\":2,\"dropped\":7}}\n");
 
