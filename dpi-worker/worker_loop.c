@@ -37,8 +37,18 @@ static void purge(struct worker *w, struct flow *f, const char *reason)
         finish_detection(w, f, w->now_ms);
     }
     event_flow_purge(&w->events, w->opts, f, reason);
+    w->purges_unsent++;
     w->counters.flows_purged++;
     flow_table_remove(&w->flows, f);
+}
+
+/* What flowsensed counts as lost if we die now: the flows in the table,
+ * and those purged whose flow_purge has not left with a batch yet. */
+static void report_held_flows(struct worker *w)
+{
+    if (w->events.batch_events == 0)
+        w->purges_unsent = 0;
+    ring_report_flows(&w->ring, w->flows.count + w->purges_unsent);
 }
 
 static uint64_t floor_to(uint64_t t, uint64_t step) { return t / step * step; }
@@ -281,18 +291,18 @@ void worker_run(struct worker *w)
                 /* Capture is over: the tail goes to the broker whole. */
                 channel_set_max_wait(&w->events, -1);
                 worker_purge_all(w, "terminated");
-                ring_report_flows(&w->ring, w->flows.count);
+                report_held_flows(w);
                 channel_flush(&w->events);
                 return;
             }
             worker_handle_record(w, rec);
-            /* What flowsensed counts as lost if we die now. */
-            ring_report_flows(&w->ring, w->flows.count);
+            report_held_flows(w);
             if (++popped % RELEASE_BATCH == 0)
                 ring_release(&w->ring);
         }
         ring_release(&w->ring);
         channel_flush(&w->events);
+        report_held_flows(w);
         ring_wait_data(&w->ring, IDLE_WAIT_MS);
     }
     channel_flush(&w->events);

@@ -24,6 +24,9 @@ struct worker {
     uint64_t next_status_ms;
     uint64_t swept_ms;         /* expiry has run up to this second */
     uint64_t status_since_ms;  /* start of the current status interval */
+    /* Flows purged whose flow_purge is still in the unsent batch: they
+     * are lost too if this worker dies now. */
+    uint64_t purges_unsent;
 };
 
 extern volatile int worker_stop_requested;
