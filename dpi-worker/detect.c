@@ -156,6 +156,52 @@ static void tls_metadata(const struct flow *f, struct flow_metadata *m)
     common_name(m->server_cn, sizeof(m->server_cn), m->subject_dn);
 }
 
+static bool all_zero(const unsigned char *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bytes[i])
+            return false;
+    return true;
+}
+
+/* The torrent's SHA-1 info hash from the handshake; nDPI leaves it zero
+ * when it saw none. */
+static void bittorrent_metadata(const struct flow *f, struct flow_metadata *m)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *hash = f->ndpi->protos.bittorrent.hash;
+    size_t n = sizeof(f->ndpi->protos.bittorrent.hash);
+
+    _Static_assert(sizeof(f->ndpi->protos.bittorrent.hash) * 2 < sizeof(m->bt_info_hash),
+                   "bt_info_hash holds the hex of nDPI's hash");
+    if (all_zero(hash, n))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        m->bt_info_hash[2 * i] = digits[hash[i] >> 4];
+        m->bt_info_hash[2 * i + 1] = digits[hash[i] & 15];
+    }
+    m->bt_info_hash[2 * n] = '\0';
+}
+
+/* Names every risk bit set, in bit order, as ndpiReader prints them. */
+static void risk_metadata(const struct flow *f, struct flow_metadata *m)
+{
+    ndpi_risk risk = f->ndpi->risk;
+    uint16_t client_score = 0, server_score = 0;
+
+    _Static_assert(NDPI_MAX_RISK <= FLOW_RISKS_MAX, "one name per risk bit");
+    if (risk == 0)
+        return;
+    for (unsigned i = 1; i < NDPI_MAX_RISK; i++) {
+        if (!NDPI_ISSET_BIT(risk, i))
+            continue;
+        const char *name = ndpi_risk2str((ndpi_risk_enum)i);
+        if (name && *name)
+            m->risks[m->risk_count++] = name;
+    }
+    m->risk_score = ndpi_risk2score(risk, &client_score, &server_score);
+}
+
 void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m)
 {
     const struct ndpi_flow_struct *nf = f->ndpi;
@@ -163,6 +209,8 @@ void detector_metadata(struct detector *d, const struct flow *f, struct flow_met
     memset(m, 0, sizeof(*m));
     m->protocol_name = ndpi_get_proto_name(d->ndpi, f->detected_protocol);
     m->category = f->category;
+    m->category_name = nonempty(
+        ndpi_category_get_name(d->ndpi, (ndpi_protocol_category_t)f->category));
     if (f->detected_application == NDPI_PROTOCOL_UNKNOWN) {
         snprintf(m->application_name, sizeof(m->application_name), "Unknown");
     } else {
@@ -192,6 +240,9 @@ void detector_metadata(struct detector *d, const struct flow *f, struct flow_met
         m->dhcp_fingerprint = FIXED(nf->protos.dhcp.fingerprint);
         m->dhcp_class_ident = FIXED(nf->protos.dhcp.class_ident);
     }
+    if (proto_is(f, NDPI_PROTOCOL_BITTORRENT))
+        bittorrent_metadata(f, m);
+    risk_metadata(f, m);
 }
 
 void detector_flow_release(struct detector *d, struct flow *f)

@@ -18,12 +18,16 @@ struct detector {
     uint64_t ndpi_flows_live;   /* nDPI flow states allocated now */
 };
 
+/* nDPI 4.2 keeps flow risks in a 64-bit mask: at most 64 names. */
+#define FLOW_RISKS_MAX 64
+
 /* What the `flow` record reports; strings point into nDPI's flow state
  * or the small buffers here, valid until detector_flow_release(). */
 struct flow_metadata {
     const char *protocol_name;          /* name of detected_protocol */
     char application_name[80];          /* "<id>.<tag>" or "Unknown" */
     uint16_t category;
+    const char *category_name;          /* nDPI's name of category */
     const char *host_server_name;       /* NULL when none */
     bool has_tls;
     char tls_version[8], tls_cipher[8]; /* "0x0303" */
@@ -35,6 +39,11 @@ struct flow_metadata {
     const char *dns_query;
     const char *ssh_client, *ssh_server;
     const char *dhcp_fingerprint, *dhcp_class_ident;
+    char bt_info_hash[41];              /* 40 lowercase hex digits, or "" */
+    /* nDPI's flow risks by name (static strings of nDPI), and their score */
+    const char *risks[FLOW_RISKS_MAX];
+    unsigned risk_count;
+    uint16_t risk_score;
 };
 
 int detector_init(struct detector *d, unsigned max_detection_pkts);

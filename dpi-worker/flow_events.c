@@ -101,6 +101,22 @@ static void pk_ssl(msgpack_packer *pk, const struct flow_metadata *m)
         pk_alpn(pk, m->alpn);
 }
 
+static void pk_risks(msgpack_packer *pk, const struct flow_metadata *m)
+{
+    pk_key(pk, "risks");
+    msgpack_pack_array(pk, m->risk_count);
+    for (unsigned i = 0; i < m->risk_count; i++)
+        pk_str(pk, m->risks[i]);
+    pk_kv_u64(pk, "risk_score", m->risk_score);
+}
+
+static void pk_bt(msgpack_packer *pk, const struct flow_metadata *m)
+{
+    pk_key(pk, "bt");
+    msgpack_pack_map(pk, 1);
+    pk_kv_str(pk, "info_hash", m->bt_info_hash);
+}
+
 static void pk_envelope(msgpack_packer *pk, const struct worker_options *o, const struct flow *f)
 {
     const struct worker_interface *itf = &o->interfaces[f->key.interface];
@@ -124,7 +140,7 @@ static void pk_counters(msgpack_packer *pk, const struct flow *f, const struct f
     pk_kv_u64(pk, "last_seen_at", f->last_seen_ms);
 }
 
-#define FLOW_BASE_FIELDS 28
+#define FLOW_BASE_FIELDS 29
 
 void event_flow(struct channel_writer *w, const struct worker_options *o,
                 const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms)
@@ -137,6 +153,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     const char *ssh_values[] = { m->ssh_client, m->ssh_server };
     const char *dhcp_values[] = { m->dhcp_fingerprint, m->dhcp_class_ident };
     bool has_ssh = count_set(ssh_values, 2) > 0, has_dhcp = count_set(dhcp_values, 2) > 0;
+    bool has_bt = m->bt_info_hash[0] != '\0', has_risks = m->risk_count > 0;
     struct flow_sides s;
     int v = f->key.ip_version;
 
@@ -152,7 +169,8 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_kv_bool(pk, "established", false);
     pk_key(pk, "flow");
     msgpack_pack_map(pk, FLOW_BASE_FIELDS + (m->host_server_name != NULL) + m->has_tls +
-                             m->has_http + (m->dns_query != NULL) + has_ssh + has_dhcp);
+                             m->has_http + (m->dns_query != NULL) + has_ssh + has_dhcp + has_bt +
+                             2 * has_risks);
     pk_kv_digest(pk, f->digest);
     pk_kv_u64(pk, "ip_version", (uint64_t)v);
     pk_kv_u64(pk, "ip_protocol", f->key.ip_protocol);
@@ -171,6 +189,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_kv_str(pk, "detected_application_name", m->application_name);
     pk_kv_bool(pk, "detection_guessed", f->guessed);
     pk_kv_u64(pk, "category", m->category);
+    pk_kv_str(pk, "category_name", m->category_name ? m->category_name : "Unknown");
     pk_kv_u64(pk, "first_seen_at", f->first_seen_ms);
     pk_kv_u64(pk, "first_update_at", detected_at_ms);
     pk_counters(pk, f, &s);
@@ -189,6 +208,10 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
         pk_optional_map(pk, "ssh", ssh_names, ssh_values, 2);
     if (has_dhcp)
         pk_optional_map(pk, "dhcp", dhcp_names, dhcp_values, 2);
+    if (has_bt)
+        pk_bt(pk, m);
+    if (has_risks)
+        pk_risks(pk, m); /* two fields: risks, risk_score */
     channel_event_end(w);
 }
 
