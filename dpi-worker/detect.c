@@ -70,13 +70,26 @@ void detector_give_up(struct detector *d, struct flow *f)
     f->guessed = true;
 }
 
+/* nDPI 4.2 files the first SSH banner it sees as the client's, but the
+ * server often speaks first: remember which side sent it (the packet
+ * that moved nDPI's SSH stage off 0) to name the banners by side. */
+static void note_ssh_banner(struct flow *f, int from, unsigned ssh_stage_before)
+{
+    if (f->key.ip_protocol == IPPROTO_TCP && ssh_stage_before == 0 &&
+        f->ndpi->l4.tcp.ssh_stage != 0 && f->ssh_banner_from == 0)
+        f->ssh_banner_from = (uint8_t)(1 + from);
+}
+
 bool detector_process(struct detector *d, struct flow *f, const struct packet_view *pv,
-                      uint64_t ts_ms)
+                      int from, uint64_t ts_ms)
 {
     uint32_t len = pv->l3_len > 0xffff ? 0xffff : pv->l3_len;
+    unsigned ssh_stage_before = f->ndpi->l4.tcp.ssh_stage;
     ndpi_protocol p = ndpi_detection_process_packet(d->ndpi, f->ndpi, pv->l3,
                                                     (unsigned short)len, ts_ms);
     bool known = is_known(p);
+
+    note_ssh_banner(f, from, ssh_stage_before);
 
     f->detection_packets++;
     if (known)
@@ -156,6 +169,18 @@ static void tls_metadata(const struct flow *f, struct flow_metadata *m)
     common_name(m->server_cn, sizeof(m->server_cn), m->subject_dn);
 }
 
+/* nDPI's "client" banner is the first one seen: swap when the side that
+ * sent it is not the flow's initiator. */
+static void ssh_metadata(const struct flow *f, struct flow_metadata *m)
+{
+    const char *first = FIXED(f->ndpi->protos.ssh.client_signature);
+    const char *second = FIXED(f->ndpi->protos.ssh.server_signature);
+    bool server_spoke_first = f->ssh_banner_from != 0 && f->ssh_banner_from - 1 != f->origin;
+
+    m->ssh_client = server_spoke_first ? second : first;
+    m->ssh_server = server_spoke_first ? first : second;
+}
+
 static bool all_zero(const unsigned char *bytes, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -232,10 +257,8 @@ void detector_metadata(struct detector *d, const struct flow *f, struct flow_met
     }
     if (proto_is(f, NDPI_PROTOCOL_DNS))
         m->dns_query = m->host_server_name;
-    if (proto_is(f, NDPI_PROTOCOL_SSH)) {
-        m->ssh_client = FIXED(nf->protos.ssh.client_signature);
-        m->ssh_server = FIXED(nf->protos.ssh.server_signature);
-    }
+    if (proto_is(f, NDPI_PROTOCOL_SSH))
+        ssh_metadata(f, m);
     if (proto_is(f, NDPI_PROTOCOL_DHCP)) {
         m->dhcp_fingerprint = FIXED(nf->protos.dhcp.fingerprint);
         m->dhcp_class_ident = FIXED(nf->protos.dhcp.class_ident);

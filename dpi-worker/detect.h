@@ -50,11 +50,11 @@ int detector_init(struct detector *d, unsigned max_detection_pkts);
 void detector_destroy(struct detector *d);
 /* Attaches a fresh nDPI flow state; false when memory is short. */
 bool detector_flow_start(struct detector *d, struct flow *f);
-/* Feeds one packet.  Returns true when detection has ended: nDPI is sure
+/* Feeds one packet, sent by side `from` (FROM_LOWER/FROM_UPPER).  Returns true when detection has ended: nDPI is sure
  * and has nothing more to extract, or the packet limit was reached (then
  * nDPI's guess is taken).  f->detected_* and f->guessed are set. */
 bool detector_process(struct detector *d, struct flow *f, const struct packet_view *pv,
-                      uint64_t ts_ms);
+                      int from, uint64_t ts_ms);
 /* Ends detection now (the flow ends while nDPI is still unsure). */
 void detector_give_up(struct detector *d, struct flow *f);
 void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m);

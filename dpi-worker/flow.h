@@ -51,6 +51,7 @@ struct flow {
     bool rst_seen;
     bool closed;                         /* FIN both ways or RST: on the closed list */
     bool guessed;
+    uint8_t ssh_banner_from;             /* 1 + side that sent the first SSH banner, or 0 */
     uint16_t category;
 };
 

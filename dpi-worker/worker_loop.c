@@ -247,7 +247,7 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         memcpy(f->mac[dir], pv.src_mac, 6);
     flow_table_touch(&w->flows, f);
     track_tcp_close(w, f, &pv, dir);
-    if (f->state == FLOW_DETECTING && detector_process(&w->detector, f, &pv, ts_ms))
+    if (f->state == FLOW_DETECTING && detector_process(&w->detector, f, &pv, dir, ts_ms))
         finish_detection(w, f, f->last_seen_ms);
 }
 
