@@ -221,10 +221,12 @@ static void risk_metadata(const struct flow *f, struct flow_metadata *m)
         if (!NDPI_ISSET_BIT(risk, i))
             continue;
         const char *name = ndpi_risk2str((ndpi_risk_enum)i);
-        if (name && *name)
-            m->risks[m->risk_count++] = name;
+        m->risk_ids[m->risk_count] = (uint8_t)i;
+        m->risks[m->risk_count++] = name && *name ? name : "Unknown";
     }
     m->risk_score = ndpi_risk2score(risk, &client_score, &server_score);
+    m->risk_score_client = client_score;
+    m->risk_score_server = server_score;
 }
 
 void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m)

@@ -42,8 +42,9 @@ struct flow_metadata {
     char bt_info_hash[41];              /* 40 lowercase hex digits, or "" */
     /* nDPI's flow risks by name (static strings of nDPI), and their score */
     const char *risks[FLOW_RISKS_MAX];
+    uint8_t risk_ids[FLOW_RISKS_MAX];
     unsigned risk_count;
-    uint16_t risk_score;
+    uint16_t risk_score, risk_score_client, risk_score_server;
 };
 
 int detector_init(struct detector *d, unsigned max_detection_pkts);

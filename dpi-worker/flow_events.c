@@ -101,13 +101,23 @@ static void pk_ssl(msgpack_packer *pk, const struct flow_metadata *m)
         pk_alpn(pk, m->alpn);
 }
 
+/* risks{risks: [nDPI risk ids], names, ndpi_risk_score(_client/_server)},
+ * the object netifyd writes, with the names ndpiReader prints added. */
 static void pk_risks(msgpack_packer *pk, const struct flow_metadata *m)
 {
     pk_key(pk, "risks");
+    msgpack_pack_map(pk, 5);
+    pk_key(pk, "risks");
+    msgpack_pack_array(pk, m->risk_count);
+    for (unsigned i = 0; i < m->risk_count; i++)
+        msgpack_pack_uint8(pk, m->risk_ids[i]);
+    pk_key(pk, "names");
     msgpack_pack_array(pk, m->risk_count);
     for (unsigned i = 0; i < m->risk_count; i++)
         pk_str(pk, m->risks[i]);
-    pk_kv_u64(pk, "risk_score", m->risk_score);
+    pk_kv_u64(pk, "ndpi_risk_score", m->risk_score);
+    pk_kv_u64(pk, "ndpi_risk_score_client", m->risk_score_client);
+    pk_kv_u64(pk, "ndpi_risk_score_server", m->risk_score_server);
 }
 
 static void pk_bt(msgpack_packer *pk, const struct flow_metadata *m)
@@ -170,7 +180,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_key(pk, "flow");
     msgpack_pack_map(pk, FLOW_BASE_FIELDS + (m->host_server_name != NULL) + m->has_tls +
                              m->has_http + (m->dns_query != NULL) + has_ssh + has_dhcp + has_bt +
-                             2 * has_risks);
+                             has_risks);
     pk_kv_digest(pk, f->digest);
     pk_kv_u64(pk, "ip_version", (uint64_t)v);
     pk_kv_u64(pk, "ip_protocol", f->key.ip_protocol);
@@ -211,7 +221,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     if (has_bt)
         pk_bt(pk, m);
     if (has_risks)
-        pk_risks(pk, m); /* two fields: risks, risk_score */
+        pk_risks(pk, m);
     channel_event_end(w);
 }
 

@@ -132,7 +132,7 @@ def truth_risks(path):
 
 def ours(kind, flow):
     if kind == "risks":
-        return {"risks": flow.get("risks", [])}
+        return {"risks": flow.get("risks", {}).get("names", [])}
     obj = flow.get(kind, {})
     fields = {"ssh": ("client", "server"), "dhcp": ("fingerprint", "class_ident"),
               "bt": ("info_hash",)}[kind]
