@@ -17,21 +17,15 @@ tshark columns (tab-separated, one line per packet, frame order):
   bt:   tcp.stream ip.src ipv6.src tcp.srcport ip.dst ipv6.dst tcp.dstport info_hash
 """
 
-import ipaddress
 import json
 import re
 import sys
 
+# One notion of a flow for every comparison: compare_ndpi.py's.
+from compare_ndpi import FLOW_LINE_RE, NDPI_PROTO_NUMBERS, endpoint, flow_key, split_endpoint
+
 # nDPI 4.2 keeps these in char[48]: at most 47 bytes survive.
 NDPI_STRING_MAX = 47
-
-
-def endpoint(ip, port):
-    return (ipaddress.ip_address(ip.strip("[]")), int(port))
-
-
-def pair(proto, a, b):
-    return (proto,) + tuple(sorted([a, b], key=lambda e: (e[0].version, e[0], e[1])))
 
 
 def load_flows(path):
@@ -42,7 +36,7 @@ def load_flows(path):
             if rec.get("type") != "flow":
                 continue
             fl = rec["flow"]
-            key = pair(fl["ip_protocol"], endpoint(fl["local_ip"], fl["local_port"]),
+            key = flow_key(fl["ip_protocol"], endpoint(fl["local_ip"], fl["local_port"]),
                        endpoint(fl["other_ip"], fl["other_port"]))
             flows.setdefault(key, fl)
     return flows
@@ -72,7 +66,7 @@ def truth_ssh(path):
     streams = {}
     for row in tshark_rows(path, 10):
         src, dst = ends(row, 1)
-        s = streams.setdefault(row[0], {"key": pair(6, src, dst), "client": None, "banners": {}})
+        s = streams.setdefault(row[0], {"key": flow_key(6, src, dst), "client": None, "banners": {}})
         if row[7] in ("1", "True") and row[8] in ("0", "False"):
             s["client"] = src
         if row[9].startswith("5353482d"):  # "SSH-"
@@ -92,7 +86,7 @@ def truth_dhcp(path):
     truth = {}
     for row in tshark_rows(path, 8):
         src, dst = ends(row, 0)
-        truth.setdefault(pair(17, src, dst), {"fingerprint": row[6][:NDPI_STRING_MAX],
+        truth.setdefault(flow_key(17, src, dst), {"fingerprint": row[6][:NDPI_STRING_MAX],
                                               "class_ident": row[7][:NDPI_STRING_MAX]})
     return truth
 
@@ -102,28 +96,22 @@ def truth_bt(path):
     for row in tshark_rows(path, 8):
         if row[7]:
             src, dst = ends(row, 1)
-            truth.setdefault(pair(6, src, dst), {"info_hash": row[7].split(",")[0].lower()})
+            truth.setdefault(flow_key(6, src, dst), {"info_hash": row[7].split(",")[0].lower()})
     return truth
 
 
-NDPI_LINE_RE = re.compile(r"^\s+\d+\s+(TCP|UDP)\s+(\S+)\s+<?->\s+(\S+)\s")
 RISK_RE = re.compile(r"\[Risk: ((?:\*\* .*? \*\*)+)\]")
-
-
-def split_endpoint(text):
-    host, _, port = text.rpartition(":")
-    return endpoint(host, port)
 
 
 def truth_risks(path):
     truth = {}
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
-            m = NDPI_LINE_RE.match(line)
-            if not m:
+            m = FLOW_LINE_RE.match(line)
+            if not m or m.group(1) not in ("TCP", "UDP"):
                 continue
-            proto = 6 if m.group(1) == "TCP" else 17
-            key = pair(proto, split_endpoint(m.group(2)), split_endpoint(m.group(3)))
+            proto = NDPI_PROTO_NUMBERS[m.group(1)]
+            key = flow_key(proto, split_endpoint(m.group(2)), split_endpoint(m.group(3)))
             r = RISK_RE.search(line)
             names = re.findall(r"\*\* (.*?) \*\*", r.group(1)) if r else []
             truth.setdefault(key, {"risks": names})
