@@ -5,8 +5,10 @@
  * sensor is not there or the stream broke, 2 the broker sent an error
  * record, 64 bad command line. */
 #include "cat.h"
+#include "number.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,6 @@ static void parse_options(int argc, char **argv, struct cat_options *o)
 
     memset(o, 0, sizeof(*o));
     while ((c = getopt_long(argc, argv, "t:p:a:i:n:h", longopts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 't':
             add_filter(&o->filters, FILTER_TYPES, optarg);
@@ -77,8 +78,7 @@ static void parse_options(int argc, char **argv, struct cat_options *o)
             o->pretty = true;
             break;
         case 'n':
-            o->count = strtoul(optarg, &end, 10);
-            if (*optarg < '0' || *optarg > '9' || *end != '\0' || o->count == 0)
+            if (parse_unsigned(optarg, 1, ULONG_MAX, &o->count) != 0)
                 usage_error("--count: '%s' is not a number above 0", optarg);
             break;
         case 'h':

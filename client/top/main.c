@@ -6,6 +6,7 @@
  * sensor is not there or the stream broke, 64 bad command line. */
 #include "../cat.h"
 #include "top.h"
+#include "number.h"
 
 #include <curses.h>
 #include <errno.h>
@@ -63,10 +64,9 @@ static double now(void)
 
 static unsigned long number_arg(const char *opt, const char *arg)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 || v == 0 || v > 1000000) {
+    unsigned long v;
+
+    if (parse_unsigned(arg, 1, 1000000, &v) != 0) {
         fprintf(stderr, "flowsense-top: %s: '%s' is not a number from 1 to 1000000\n%s", opt, arg, usage);
         exit(EXIT_USAGE);
     }
