@@ -37,15 +37,12 @@ int __lsan_is_turned_off(void)
 }
 #endif
 
-unsigned sandbox_policy_variant(void)
-{
-    unsigned with = 0;
-
+/* Which tagged rules of a policy apply to this build. */
 #ifdef __SANITIZE_ADDRESS__
-    with |= POLICY_WITH_SANITIZER;
+#define POLICY_VARIANT POLICY_WITH_SANITIZER
+#else
+#define POLICY_VARIANT 0
 #endif
-    return with;
-}
 
 static void limit_resources(void)
 {
@@ -179,7 +176,7 @@ static void load_filter(const char *policy_name, const char *policy_text)
         return;
     }
     scmp_filter_ctx ctx = seccomp_policy_compile(policy_name, policy_text,
-                                                 sandbox_policy_variant(), default_action(),
+                                                 POLICY_VARIANT, default_action(),
                                                  &stats, err, sizeof(err));
 
     if (ctx == NULL)

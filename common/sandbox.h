@@ -31,8 +31,4 @@ void sandbox_enter(const char *user, const char *policy_name, const char *policy
  * inherited by every child it starts, so it has none (policy/README.md). */
 void sandbox_enter_supervisor(const char *user);
 
-/* Which tagged rules of a policy apply to this build and run
- * (POLICY_WITH_* of seccomp_policy.h). */
-unsigned sandbox_policy_variant(void);
-
 #endif

@@ -268,8 +268,10 @@ static int add_rule_line(struct parse *p, scmp_filter_ctx ctx, char *line, unsig
     return 0;
 }
 
-int seccomp_policy_add(scmp_filter_ctx ctx, const char *name, const char *text,
-                       unsigned with, struct policy_stats *stats, char *err, size_t errlen)
+/* Adds the rules of `text` to `ctx`; -1 with the line and the problem in
+ * `err`. */
+static int policy_add(scmp_filter_ctx ctx, const char *name, const char *text, unsigned with,
+                      struct policy_stats *stats, char *err, size_t errlen)
 {
     struct parse p = { .name = name, .line = 0, .err = err, .errlen = errlen };
     unsigned char seen[MAX_SYSCALL_NR] = { 0 };
@@ -318,7 +320,7 @@ scmp_filter_ctx seccomp_policy_compile(const char *name, const char *text, unsig
         seccomp_release(ctx);
         return NULL;
     }
-    if (seccomp_policy_add(ctx, name, text, with, stats, err, errlen) != 0) {
+    if (policy_add(ctx, name, text, with, stats, err, errlen) != 0) {
         seccomp_release(ctx);
         return NULL;
     }

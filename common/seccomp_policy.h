@@ -29,11 +29,6 @@ struct policy_stats {
     unsigned syscalls; /* distinct syscalls with at least one rule */
 };
 
-/* Adds the rules of `text` (named `name` in messages) to `ctx`.  Returns 0,
- * or -1 with a message naming the line and the problem in `err`. */
-int seccomp_policy_add(scmp_filter_ctx ctx, const char *name, const char *text,
-                       unsigned with, struct policy_stats *stats, char *err, size_t errlen);
-
 /* A filter whose default action is `default_action`, non-native
  * architectures killed, with the rules of `text`.  NULL with `err` set on
  * failure. */
