@@ -183,13 +183,6 @@ static bool wait_hook(void *ctx)
     return !capture_stop_requested;
 }
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
-}
-
 static uint64_t packet_ns(const struct pcap_pkthdr *h, bool nano)
 {
     return (uint64_t)h->ts.tv_sec * 1000000000ull +

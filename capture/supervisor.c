@@ -50,6 +50,13 @@
 
 volatile int supervisor_child_exited;
 
+void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
 uint64_t monotonic_ms(void)
 {
     struct timespec ts;

@@ -83,5 +83,6 @@ void supervisor_signal_all(struct supervisor *s, int sig);
 extern volatile int supervisor_child_exited;
 
 uint64_t monotonic_ms(void);
+void sleep_ms(unsigned ms);
 
 #endif

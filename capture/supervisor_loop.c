@@ -13,13 +13,6 @@
 #define WORKER_EXIT_TIMEOUT_MS 60000
 #define BROKER_EXIT_TIMEOUT_MS 30000
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
-}
-
 /* The supervisor's own writer on the control channel (the capture process
  * has another; each message is one SEQPACKET datagram, so they never mix). */
 static struct channel_writer control;
