@@ -3,6 +3,7 @@
 #define FLOWSENSE_CAPTURE_OPTIONS_H
 
 #include "fdmap.h"
+#include "ip_prefix.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +14,9 @@ struct source_spec {
     bool live;
     bool internal;      /* LAN role */
     const char *bpf;    /* this source's filter, or NULL for the global -f */
+    /* Its own networks: address[N] or -A, then (live) the interface's
+     * addresses with their prefix; local for flows of this source only. */
+    struct ip_prefix_list addresses;
 };
 
 struct options {
@@ -35,6 +39,10 @@ struct options {
     uint32_t ring_size;          /* bytes per worker ring */
     unsigned client_queue;       /* bytes a client may have queued in the broker */
     const char *config_path;     /* the configuration file read, NULL if none */
+    /* Local for every source: [local-networks] network[N] or --local-net,
+     * after the built-in ones unless defaults = no (local_networks.h). */
+    struct ip_prefix_list local_nets;
+    bool no_default_local_nets;
 };
 
 #define DEFAULT_LISTEN "unix:/run/flowsense/flowsense.sock"
