@@ -57,7 +57,7 @@ static void usage(FILE *out)
             "  --local-net CIDR  a local network for every source (repeatable; replaces\n"
             "                the file's [local-networks] network[N])\n"
             "  --local-defaults yes|no  count the private networks as local (default yes)\n"
-            "  -A CIDR       a network of the -i/-I/-E/-r just before (repeatable)\n");
+            "  -A, --address CIDR  a network of the -i/-I/-E/-r just before (repeatable)\n");
 }
 
 static unsigned long parse_number(const char *opt, const char *value, unsigned long min,

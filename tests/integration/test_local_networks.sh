@@ -12,7 +12,8 @@
 #    configuration changes the answer;
 #  - mixed.pcap without its SYNs, so every TCP flow starts with the SYN-ACK:
 #    local_origin follows the SYN-ACK, not the first packet;
-#  - --check-config -i lo lists lo's own networks as `ip addr` gives them;
+#  - --check-config -I lo lists lo's own networks as `ip addr` gives them,
+#    and with netlink refused (strace fault injection) warns and lists none;
 #  - live on lo as WAN (-E) with no configured network: internal is false,
 #    and 127.0.0.1 is local only through lo's own address (root only).
 source "$(dirname "$0")/../lib/common.sh"
@@ -158,6 +159,19 @@ got=$(sed -n 's/^flowsensed: local networks of lo (LAN) also: //p' <<<"$out")
 [[ $(tr ' ' '\n' <<<"$got" | sort) == $(tr ' ' '\n' <<<"$want" | sort) ]] \
     || fail "lo's own networks: flowsensed read '$got', ip addr says '$want'"
 say "--check-config -I lo: lo's own networks $got (as ip addr)"
+
+# Where netlink is refused (the shipped systemd unit), one warning, and the
+# configured networks only.
+if command -v strace >/dev/null; then
+    out=$(strace -qq -f -o /dev/null -e trace=socket -e inject=socket:error=EAFNOSUPPORT:when=1 \
+        "$FLOWSENSED" -I lo --check-config 2>&1) || fail "without netlink --check-config failed: $out"
+    grep -q "^flowsensed: warning: cannot read the interfaces' addresses (getifaddrs: .*list them as address\[N\]" <<<"$out" \
+        && grep -qxF "flowsensed: local networks of lo (LAN) also: none" <<<"$out" \
+        || fail "without netlink: $out"
+    say "netlink refused: a warning, lo has no own network"
+else
+    say "note: strace is not installed, the refused-netlink case is not run"
+fi
 
 # Live: -E lo, no configured network; internal false, 127.0.0.1 local
 # through lo's own 127.0.0.0/8 only.
