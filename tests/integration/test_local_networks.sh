@@ -14,8 +14,9 @@
 #    local_origin follows the SYN-ACK, not the first packet;
 #  - --check-config -I lo lists lo's own networks as `ip addr` gives them,
 #    and with netlink refused (strace fault injection) warns and lists none;
-#  - live on lo as WAN (-E) with no configured network: internal is false,
-#    and 127.0.0.1 is local only through lo's own address (root only).
+#  - live on lo as WAN (-E), LAN (-I) and plain -i, with no configured
+#    network: internal is false, true, true, and 127.0.0.1 is local only
+#    through lo's own address (root only); a replay's flows are internal.
 source "$(dirname "$0")/../lib/common.sh"
 require_built
 require_cmd python3 jq tshark
@@ -58,6 +59,8 @@ for pcap in "${captures[@]}"; do
     # 1. the built-in networks
     replay "$pcap" "$TMP/$base.default.json"
     verify "$pcap" "$TMP/$base.default.json" "${builtin_args[@]}"
+    [[ $(jq -r 'select(.type == "flow") | .internal' "$TMP/$base.default.json" | sort -u) == true ]] \
+        || fail "$base: a replay's flows are not all internal"
 
     # 2. a file with defaults = no and networks taken from the capture: the
     #    most frequent other IPv4 address (/32) and the /64 of the most
@@ -177,18 +180,21 @@ fi
 # through lo's own 127.0.0.0/8 only.
 if [[ $(id -u) == 0 ]] && command -v curl >/dev/null; then
     start_http_server
-    LIVE_SOCK=$TMP/l.sock
-    fs_start -E lo -w 1 --local-defaults no -f "tcp port $HTTP_PORT" --listen "unix:$LIVE_SOCK"
-    wait_until 20 picture_complete 1 || fail "live on lo did not start: $(cat "$FS_LAST_ERR")"
-    start_reader "$TMP/live.json" "unix:$LIVE_SOCK" --timeout 60
-    wait_until 10 has_type "$TMP/live.json" agent_status || fail "no agent_status live"
-    http_get 2
-    wait_until 20 has_flow_on_port "$TMP/live.json" "$HTTP_PORT" || fail "no flow for the HTTP traffic live"
-    fs_finish 10 TERM
-    seen=$(flows_on_port "$TMP/live.json" "$HTTP_PORT" | jq -r '[.internal, .flow.other_type, .flow.local_ip, .flow.local_origin] | @tsv' | sort -u)
-    [[ $seen == $'false\tlocal\t127.0.0.1\ttrue' ]] \
-        || fail "live -E lo: want internal false, other_type local, local 127.0.0.1 (the client), local_origin true; got: $seen"
-    say "live -E lo, no configured network: internal false, other_type local (lo's own 127.0.0.0/8)"
+    for run in "-E false" "-I true" "-i true"; do
+        read -r flag internal <<<"$run"
+        LIVE_SOCK=$TMP/l$flag.sock
+        fs_start "$flag" lo -w 1 --local-defaults no -f "tcp port $HTTP_PORT" --listen "unix:$LIVE_SOCK"
+        wait_until 20 picture_complete 1 || fail "live on lo did not start: $(cat "$FS_LAST_ERR")"
+        start_reader "$TMP/live$flag.json" "unix:$LIVE_SOCK" --timeout 60
+        wait_until 10 has_type "$TMP/live$flag.json" agent_status || fail "no agent_status live"
+        http_get 2
+        wait_until 20 has_flow_on_port "$TMP/live$flag.json" "$HTTP_PORT" || fail "no flow for the HTTP traffic live"
+        fs_finish 10 TERM
+        seen=$(flows_on_port "$TMP/live$flag.json" "$HTTP_PORT" | jq -r '[.internal, .flow.other_type, .flow.local_ip, .flow.local_origin] | @tsv' | sort -u)
+        [[ $seen == "$internal"$'\tlocal\t127.0.0.1\ttrue' ]] \
+            || fail "live $flag lo: want internal $internal, other_type local, local 127.0.0.1 (the client), local_origin true; got: $seen"
+        say "live $flag lo, no configured network: internal $internal, other_type local (lo's own 127.0.0.0/8)"
+    done
 else
     say "live part skipped (needs root and curl)"
 fi
