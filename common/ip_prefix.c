@@ -88,15 +88,15 @@ void ip_prefix_format(const struct ip_prefix *p, char buf[IP_PREFIX_TEXT_MAX])
     snprintf(buf, IP_PREFIX_TEXT_MAX, "%s/%u", address, p->length);
 }
 
+/* Runs for both ends of a flow against every network at each event of
+ * the flow: whole bytes first, then the bits of the last partial one. */
 bool ip_prefix_contains(const struct ip_prefix *p, const uint8_t *addr, int version)
 {
-    uint8_t network[16];
+    unsigned whole = p->length / 8, rest = p->length % 8;
 
-    if (version != p->version)
+    if (version != p->version || memcmp(addr, p->addr, whole) != 0)
         return false;
-    memcpy(network, addr, (size_t)address_bytes(version));
-    clear_host_bits(network, version, p->length);
-    return memcmp(network, p->addr, (size_t)address_bytes(version)) == 0;
+    return rest == 0 || ((addr[whole] ^ p->addr[whole]) & (0xff00u >> rest)) == 0;
 }
 
 bool ip_prefix_is_broadcast(const struct ip_prefix *p, const uint8_t *addr, int version)
