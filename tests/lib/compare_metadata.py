@@ -17,28 +17,24 @@ tshark columns (tab-separated, one line per packet, frame order):
   bt:   tcp.stream ip.src ipv6.src tcp.srcport ip.dst ipv6.dst tcp.dstport info_hash
 """
 
-import json
 import re
 import sys
 
 # One notion of a flow for every comparison: compare_ndpi.py's.
-from compare_ndpi import FLOW_LINE_RE, NDPI_PROTO_NUMBERS, endpoint, flow_key, split_endpoint
+from compare_ndpi import (FLOW_LINE_RE, NDPI_PROTO_NUMBERS, endpoint, flow_key, flow_records,
+                          split_endpoint)
 
 # nDPI 4.2 keeps these in char[48]: at most 47 bytes survive.
 NDPI_STRING_MAX = 47
 
 
 def load_flows(path):
+    """Each flow's last record (after nDPI's dissection ended)."""
     flows = {}
-    with open(path, encoding="ascii") as f:
-        for line in f:
-            rec = json.loads(line)
-            if rec.get("type") != "flow":
-                continue
-            fl = rec["flow"]
-            key = flow_key(fl["ip_protocol"], endpoint(fl["local_ip"], fl["local_port"]),
+    for fl in flow_records(path):
+        key = flow_key(fl["ip_protocol"], endpoint(fl["local_ip"], fl["local_port"]),
                        endpoint(fl["other_ip"], fl["other_port"]))
-            flows.setdefault(key, fl)
+        flows.setdefault(key, fl)
     return flows
 
 
