@@ -160,9 +160,10 @@ for f in "${FILES[@]}"; do
 
     # The certificate comes after the ClientHello: a detection_updated record
     # must bring it (issuer_dn, subject_dn, server_cn as openssl reads it).
-    tshark_tsv "$f" 1 tls.handshake.extensions_server_name >"$TMP/$base.hellos.tsv" &&
-        tshark_tsv "$f" 11 tls.handshake.certificate >"$TMP/$base.certs.tsv" ||
+    if ! tshark_tsv "$f" 1 tls.handshake.extensions_server_name >"$TMP/$base.hellos.tsv" ||
+        ! tshark_tsv "$f" 11 tls.handshake.certificate >"$TMP/$base.certs.tsv"; then
         fail "tshark could not read $f: $(tail -n1 "$TMP/tshark.err")"
+    fi
     PYTHONPATH="$ROOT/tests/lib" python3 "$ROOT/tests/lib/compare_tls_updates.py" \
         "$TMP/$base.ndjson" "$TMP/$base.hellos.tsv" "$TMP/$base.certs.tsv" >"$TMP/$base.updates"
     rc=$?
