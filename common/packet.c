@@ -347,6 +347,7 @@ static enum decode_status decode_ip_layer(const uint8_t *ip, uint32_t len, uint1
         return st;
     if (l4off > pv->l3_len)
         return DECODE_TRUNCATED;
+    pv->l4_off = l4off;
     st = decode_l4(ip + l4off, pv->l3_len - l4off, pv);
     /* A fragment's payload is a piece of a datagram: its inner headers
      * are read once the datagram is whole (dpi-worker/reassembly). */
@@ -355,6 +356,18 @@ static enum decode_status decode_ip_layer(const uint8_t *ip, uint32_t len, uint1
     st = tunnel_find(ip + l4off, pv->l3_len - l4off, pv, hop);
     hop->inner_off += l4off;
     return st;
+}
+
+/* Keeps what the tunnel's own datagram says before the inner layer
+ * overwrites the addresses and ports. */
+static void note_gtp(struct packet_view *pv, uint32_t teid)
+{
+    pv->gtp_teid = teid;
+    pv->gtp_ip_version = pv->ip_version;
+    memcpy(pv->gtp_src_ip, pv->src_ip, sizeof(pv->gtp_src_ip));
+    memcpy(pv->gtp_dst_ip, pv->dst_ip, sizeof(pv->gtp_dst_ip));
+    pv->gtp_src_port = pv->src_port;
+    pv->gtp_dst_port = pv->dst_port;
 }
 
 enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t link_type,
@@ -382,7 +395,7 @@ enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t lin
         pv->tunnel_depth++;
         pv->tunnels |= (uint8_t)(1u << hop.kind);
         if (hop.kind == TUNNEL_GTP_U)
-            pv->gtp_teid = hop.teid;
+            note_gtp(pv, hop.teid);
         if (hop.inner_off > pv->l3_len)
             return DECODE_TRUNCATED;
         /* Within the outer datagram: l3_len already ends where it does. */

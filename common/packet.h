@@ -59,6 +59,11 @@ struct packet_view {
     uint8_t tunnels;       /* bit (1 << enum tunnel_kind) per kind decoded through */
     uint8_t tunnel_depth;  /* tunnel layers decoded through */
     uint32_t gtp_teid;     /* innermost GTP-U tunnel id, when tunnels has TUNNEL_GTP_U */
+    /* The IP and UDP endpoints of the datagram that carried that GTP-U header: */
+    uint8_t gtp_ip_version;
+    uint8_t gtp_src_ip[16], gtp_dst_ip[16];
+    uint16_t gtp_src_port, gtp_dst_port;
+    uint32_t l4_off;       /* offset from l3 of the innermost TCP/UDP header */
 };
 
 #define TCP_FIN 0x01

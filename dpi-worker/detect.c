@@ -1,6 +1,7 @@
 #include "detect.h"
 
 #include "log.h"
+#include "ssdp.h"
 
 #include <ctype.h>
 #include <ndpi_api.h>
@@ -80,8 +81,30 @@ static void note_ssh_banner(struct flow *f, int from, unsigned ssh_stage_before)
         f->ssh_banner_from = (uint8_t)(1 + from);
 }
 
-bool detector_process(struct detector *d, struct flow *f, const struct packet_view *pv,
-                      int from, uint64_t ts_ms)
+static bool proto_is(const struct flow *f, uint16_t id)
+{
+    return f->detected_protocol == id || f->detected_application == id;
+}
+
+/* The header lines of the first SSDP message with any, read from the
+ * packet's UDP payload (nDPI 4.2 keeps none). */
+static void note_ssdp(struct flow *f, const struct packet_view *pv)
+{
+    uint32_t payload_off = pv->l4_off + 8;
+
+    if (pv->ip_proto != IPPROTO_UDP || pv->fragment || payload_off > pv->l3_len ||
+        (f->extra && f->extra->ssdp_seen))
+        return;
+    struct flow_extra *x = flow_extra_get(f);
+    if (x == NULL)
+        return;
+    x->ssdp_seen = ssdp_headers(pv->l3 + payload_off, pv->l3_len - payload_off,
+                                x->ssdp_user_agent, x->ssdp_server, SSDP_VALUE_MAX) &&
+                   (x->ssdp_user_agent[0] || x->ssdp_server[0]);
+}
+
+enum detection_step detector_process(struct detector *d, struct flow *f,
+                                     const struct packet_view *pv, int from, uint64_t ts_ms)
 {
     uint32_t len = pv->l3_len > 0xffff ? 0xffff : pv->l3_len;
     unsigned ssh_stage_before = f->ndpi->l4.tcp.ssh_stage;
@@ -94,20 +117,17 @@ bool detector_process(struct detector *d, struct flow *f, const struct packet_vi
     f->detection_packets++;
     if (known)
         set_result(f, p);
-    if (f->detected_protocol != NDPI_PROTOCOL_UNKNOWN &&
-        !ndpi_extra_dissection_possible(d->ndpi, f->ndpi))
-        return true;
+    if (proto_is(f, NDPI_PROTOCOL_SSDP))
+        note_ssdp(f, pv);
+    known = f->detected_protocol != NDPI_PROTOCOL_UNKNOWN;
+    if (known && !ndpi_extra_dissection_possible(d->ndpi, f->ndpi))
+        return DETECTION_DONE;
     if (f->detection_packets >= d->max_detection_pkts) {
-        if (f->detected_protocol == NDPI_PROTOCOL_UNKNOWN)
+        if (!known)
             detector_give_up(d, f);
-        return true;
+        return DETECTION_DONE;
     }
-    return false;
-}
-
-static bool proto_is(const struct flow *f, uint16_t id)
-{
-    return f->detected_protocol == id || f->detected_application == id;
+    return known ? DETECTION_DISSECTING : DETECTION_PENDING;
 }
 
 static bool uses_tls_state(const struct flow *f)
@@ -229,11 +249,40 @@ static void risk_metadata(const struct flow *f, struct flow_metadata *m)
     m->risk_score_server = server_score;
 }
 
+/* nDPI 4.2 names an mDNS (or DNS) flow by the first name of the packet
+ * it parsed last, after the header: a response without questions starts
+ * with its first answer.  Only then is that name an answer. */
+static const char *mdns_answer(const struct flow *f)
+{
+    const struct ndpi_flow_struct *nf = f->ndpi;
+
+    if (nf->protos.dns.is_query || nf->protos.dns.num_queries != 0 ||
+        nf->protos.dns.num_answers == 0)
+        return NULL;
+    return FIXED(nf->host_server_name);
+}
+
+/* What the worker keeps beside nDPI's state (flow_extra.h). */
+static void extra_metadata(const struct flow *f, struct flow_metadata *m)
+{
+    const struct flow_extra *x = f->extra;
+
+    if (x == NULL)
+        return;
+    if (x->gtp.ip_version)
+        m->gtp = &x->gtp;
+    if (x->ssdp_seen) {
+        m->ssdp_user_agent = nonempty(x->ssdp_user_agent);
+        m->ssdp_server = nonempty(x->ssdp_server);
+    }
+}
+
 void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m)
 {
     const struct ndpi_flow_struct *nf = f->ndpi;
 
     memset(m, 0, sizeof(*m));
+    extra_metadata(f, m);
     m->protocol_name = ndpi_get_proto_name(d->ndpi, f->detected_protocol);
     m->category = f->category;
     m->category_name = nonempty(
@@ -267,6 +316,8 @@ void detector_metadata(struct detector *d, const struct flow *f, struct flow_met
     }
     if (proto_is(f, NDPI_PROTOCOL_BITTORRENT))
         bittorrent_metadata(f, m);
+    if (proto_is(f, NDPI_PROTOCOL_MDNS))
+        m->mdns_answer = mdns_answer(f);
     risk_metadata(f, m);
 }
 

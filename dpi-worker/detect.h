@@ -5,6 +5,7 @@
 #define FLOWSENSE_WORKER_DETECT_H
 
 #include "flow.h"
+#include "flow_extra.h"
 #include "packet.h"
 
 #include <stdbool.h>
@@ -40,6 +41,9 @@ struct flow_metadata {
     const char *ssh_client, *ssh_server;
     const char *dhcp_fingerprint, *dhcp_class_ident;
     char bt_info_hash[41];              /* 40 lowercase hex digits, or "" */
+    const char *mdns_answer;            /* first answer name of an mDNS response */
+    const char *ssdp_user_agent, *ssdp_server;
+    const struct gtp_tunnel *gtp;       /* NULL when the flow came through no GTP-U */
     /* nDPI's flow risks by name (static strings of nDPI), and their score */
     const char *risks[FLOW_RISKS_MAX];
     uint8_t risk_ids[FLOW_RISKS_MAX];
@@ -51,11 +55,18 @@ int detector_init(struct detector *d, unsigned max_detection_pkts);
 void detector_destroy(struct detector *d);
 /* Attaches a fresh nDPI flow state; false when memory is short. */
 bool detector_flow_start(struct detector *d, struct flow *f);
-/* Feeds one packet, sent by side `from` (FROM_LOWER/FROM_UPPER).  Returns true when detection has ended: nDPI is sure
- * and has nothing more to extract, or the packet limit was reached (then
- * nDPI's guess is taken).  f->detected_* and f->guessed are set. */
-bool detector_process(struct detector *d, struct flow *f, const struct packet_view *pv,
-                      int from, uint64_t ts_ms);
+enum detection_step {
+    DETECTION_PENDING,    /* nDPI does not know the protocol yet */
+    DETECTION_DISSECTING, /* protocol known; nDPI may still extract metadata */
+    DETECTION_DONE,       /* nothing more to learn: nDPI's state can go */
+};
+
+/* Feeds one packet, sent by side `from` (FROM_LOWER/FROM_UPPER).  DONE
+ * when nDPI is sure and has nothing more to extract, or the packet limit
+ * was reached (then nDPI's guess is taken when it knew nothing).
+ * f->detected_* and f->guessed are set. */
+enum detection_step detector_process(struct detector *d, struct flow *f,
+                                     const struct packet_view *pv, int from, uint64_t ts_ms);
 /* Ends detection now (the flow ends while nDPI is still unsure). */
 void detector_give_up(struct detector *d, struct flow *f);
 void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m);

@@ -1,6 +1,7 @@
 /* A flow as a worker keeps it.  While nDPI works on it, it owns an
- * nDPI flow state; once detection ends that state is freed and only
- * this compact record stays. */
+ * nDPI flow state (and, when needed, a flow_extra); once nDPI has
+ * nothing more to extract both are freed and only this compact record
+ * stays. */
 #ifndef FLOWSENSE_WORKER_FLOW_H
 #define FLOWSENSE_WORKER_FLOW_H
 
@@ -29,9 +30,12 @@ struct flow_key {
 enum { FROM_LOWER = 0, FROM_UPPER = 1 };
 
 enum flow_state {
-    FLOW_DETECTING,  /* nDPI state attached */
-    FLOW_DETECTED,   /* `flow` record sent, nDPI state freed */
+    FLOW_DETECTING,  /* nDPI state attached, no `flow` record yet */
+    FLOW_DISSECTING, /* `flow` record sent; nDPI still extracts metadata */
+    FLOW_DETECTED,   /* nDPI done, its state freed */
 };
+
+struct flow_extra;
 
 struct flow {
     struct flow *hash_next;
@@ -43,6 +47,7 @@ struct flow {
     uint64_t bytes[2], packets[2];
     uint64_t status_packets;             /* total packets at the last flow_status */
     struct ndpi_flow_struct *ndpi;
+    struct flow_extra *extra;            /* see flow_extra.h; NULL until needed */
     uint16_t detected_protocol, detected_application;
     uint16_t detection_packets;
     uint8_t state;                       /* enum flow_state */

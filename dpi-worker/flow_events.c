@@ -127,6 +127,30 @@ static void pk_bt(msgpack_packer *pk, const struct flow_metadata *m)
     pk_kv_str(pk, "info_hash", m->bt_info_hash);
 }
 
+/* gtp{version, ip_version, local_ip, other_ip, local_port, other_port,
+ * local_teid, other_teid, other_type}: the tunnel endpoint at the local
+ * (other) side's end of the inner flow, and its TEID, the one packets
+ * sent to it carry; a TEID no packet has carried yet is left out. */
+static void pk_gtp(msgpack_packer *pk, const struct gtp_tunnel *g, int local)
+{
+    int other = !local, v = g->ip_version;
+    bool local_teid = g->teid_seen & (1u << local), other_teid = g->teid_seen & (1u << other);
+
+    pk_key(pk, "gtp");
+    msgpack_pack_map(pk, 7 + local_teid + other_teid);
+    pk_kv_u64(pk, "version", 1); /* GTP-U is GTPv1 */
+    pk_kv_u64(pk, "ip_version", (uint64_t)v);
+    pk_kv_ip(pk, "local_ip", g->ip[local], v);
+    pk_kv_ip(pk, "other_ip", g->ip[other], v);
+    pk_kv_u64(pk, "local_port", g->port[local]);
+    pk_kv_u64(pk, "other_port", g->port[other]);
+    if (local_teid)
+        pk_kv_u64(pk, "local_teid", g->teid[local]);
+    if (other_teid)
+        pk_kv_u64(pk, "other_teid", g->teid[other]);
+    pk_kv_str(pk, "other_type", address_is_local(g->ip[other], v) ? "local" : "remote");
+}
+
 static void pk_envelope(msgpack_packer *pk, const struct worker_options *o, const struct flow *f)
 {
     const struct worker_interface *itf = &o->interfaces[f->key.interface];
@@ -150,20 +174,24 @@ static void pk_counters(msgpack_packer *pk, const struct flow *f, const struct f
     pk_kv_u64(pk, "last_seen_at", f->last_seen_ms);
 }
 
-#define FLOW_BASE_FIELDS 29
+#define FLOW_BASE_FIELDS 30
 
 void event_flow(struct channel_writer *w, const struct worker_options *o,
-                const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms)
+                const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms,
+                bool updated)
 {
     static const char *const http_names[] = { "host", "user_agent", "url" };
     static const char *const ssh_names[] = { "client", "server" };
     static const char *const dhcp_names[] = { "fingerprint", "class_ident" };
+    static const char *const ssdp_names[] = { "user_agent", "server" };
     const char *http_values[] = { m->has_http ? m->host_server_name : NULL, m->http_user_agent,
                                   m->http_url };
     const char *ssh_values[] = { m->ssh_client, m->ssh_server };
     const char *dhcp_values[] = { m->dhcp_fingerprint, m->dhcp_class_ident };
+    const char *ssdp_values[] = { m->ssdp_user_agent, m->ssdp_server };
     bool has_ssh = count_set(ssh_values, 2) > 0, has_dhcp = count_set(dhcp_values, 2) > 0;
     bool has_bt = m->bt_info_hash[0] != '\0', has_risks = m->risk_count > 0;
+    bool has_mdns = m->mdns_answer != NULL, has_ssdp = count_set(ssdp_values, 2) > 0;
     struct flow_sides s;
     int v = f->key.ip_version;
 
@@ -180,7 +208,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_key(pk, "flow");
     msgpack_pack_map(pk, FLOW_BASE_FIELDS + (m->host_server_name != NULL) + m->has_tls +
                              m->has_http + (m->dns_query != NULL) + has_ssh + has_dhcp + has_bt +
-                             has_risks);
+                             has_risks + has_mdns + has_ssdp + (m->gtp != NULL));
     pk_kv_digest(pk, f->digest);
     pk_kv_u64(pk, "ip_version", (uint64_t)v);
     pk_kv_u64(pk, "ip_protocol", f->key.ip_protocol);
@@ -198,6 +226,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_kv_u64(pk, "detected_application", f->detected_application);
     pk_kv_str(pk, "detected_application_name", m->application_name);
     pk_kv_bool(pk, "detection_guessed", f->guessed);
+    pk_kv_bool(pk, "detection_updated", updated);
     pk_kv_u64(pk, "category", m->category);
     pk_kv_str(pk, "category_name", m->category_name ? m->category_name : "Unknown");
     pk_kv_u64(pk, "first_seen_at", f->first_seen_ms);
@@ -222,6 +251,15 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
         pk_bt(pk, m);
     if (has_risks)
         pk_risks(pk, m);
+    if (has_mdns) {
+        pk_key(pk, "mdns");
+        msgpack_pack_map(pk, 1);
+        pk_kv_str(pk, "answer", m->mdns_answer);
+    }
+    if (has_ssdp)
+        pk_optional_map(pk, "ssdp", ssdp_names, ssdp_values, 2);
+    if (m->gtp)
+        pk_gtp(pk, m->gtp, s.local);
     channel_event_end(w);
 }
 

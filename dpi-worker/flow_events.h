@@ -16,9 +16,11 @@ struct worker_counters {
     uint64_t flows_purged;
 };
 
-/* detected_at_ms: packet time detection ended (first_update_at). */
+/* detected_at_ms: packet time of the first detection (first_update_at);
+ * updated: a later record of the same flow (detection_updated). */
 void event_flow(struct channel_writer *w, const struct worker_options *o,
-                const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms);
+                const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms,
+                bool updated);
 void event_flow_status(struct channel_writer *w, const struct worker_options *o,
                        const struct flow *f);
 void event_flow_purge(struct channel_writer *w, const struct worker_options *o,

@@ -1,7 +1,9 @@
 #include "worker_loop.h"
 
+#include "flow_extra.h"
 #include "locality.h"
 #include "log.h"
+#include "record_digest.h"
 #include "test_hooks.h"
 
 #include <pcap/dlt.h>
@@ -20,22 +22,68 @@
 
 volatile int worker_stop_requested;
 
-static void finish_detection(struct worker *w, struct flow *f, uint64_t at_ms)
+/* The first `flow` record, sent as soon as the protocol is known (or
+ * nDPI gave up); first_update_at is at_ms. */
+static void first_record(struct worker *w, struct flow *f, uint64_t at_ms, bool more_to_come)
 {
     struct flow_metadata m;
 
     detector_metadata(&w->detector, f, &m);
-    event_flow(&w->events, w->opts, f, &m, at_ms);
+    event_flow(&w->events, w->opts, f, &m, at_ms, false);
+    f->state = FLOW_DISSECTING;
+    if (!more_to_come)
+        return;
+    /* Without room to remember what it showed, the update is sent anyway. */
+    struct flow_extra *x = flow_extra_get(f);
+    if (x) {
+        x->record_sent = true;
+        x->record_digest = record_digest(f, &m);
+        x->first_update_ms = at_ms;
+    }
+}
+
+/* nDPI has nothing more to extract: a `flow` record marked
+ * detection_updated when the metadata changed since the first one, then
+ * nDPI's state goes. */
+static void finish_dissection(struct worker *w, struct flow *f)
+{
+    struct flow_extra *x = f->extra;
+    struct flow_metadata m;
+
+    detector_metadata(&w->detector, f, &m);
+    if (x == NULL || !x->record_sent || record_digest(f, &m) != x->record_digest)
+        event_flow(&w->events, w->opts, f, &m, x ? x->first_update_ms : f->first_seen_ms, true);
+    flow_extra_free(f);
     detector_flow_release(&w->detector, f);
     f->state = FLOW_DETECTED;
 }
 
+/* Moves a flow on after nDPI saw one more of its packets (step), or
+ * after its last one (DETECTION_DONE from purge). */
+static void detection_step(struct worker *w, struct flow *f, enum detection_step step,
+                           uint64_t at_ms)
+{
+    if (step == DETECTION_PENDING)
+        return;
+    if (f->state == FLOW_DETECTING) {
+        first_record(w, f, at_ms, step != DETECTION_DONE);
+        if (step == DETECTION_DONE) {
+            flow_extra_free(f);
+            detector_flow_release(&w->detector, f);
+            f->state = FLOW_DETECTED;
+        }
+        return;
+    }
+    if (step == DETECTION_DONE)
+        finish_dissection(w, f);
+}
+
 static void purge(struct worker *w, struct flow *f, const char *reason)
 {
-    if (f->state == FLOW_DETECTING) {
+    if (f->state == FLOW_DETECTING)
         detector_give_up(&w->detector, f);
-        finish_detection(w, f, w->now_ms);
-    }
+    if (f->state != FLOW_DETECTED)
+        detection_step(w, f, DETECTION_DONE, w->now_ms);
     event_flow_purge(&w->events, w->opts, f, reason);
     w->purges_unsent++;
     w->counters.flows_purged++;
@@ -93,7 +141,7 @@ static void send_status(struct worker *w)
     for (int list = LIST_OTHER; list <= LIST_CLOSED; list++)
         for (struct flow *f = flow_table_newest(&w->flows, (enum flow_list)list);
              f && f->last_seen_ms >= w->status_since_ms; f = f->idle_prev)
-            if (f->state == FLOW_DETECTED &&
+            if (f->state != FLOW_DETECTING &&
                 f->packets[0] + f->packets[1] != f->status_packets) {
                 f->status_packets = f->packets[0] + f->packets[1];
                 event_flow_status(&w->events, w->opts, f);
@@ -191,6 +239,7 @@ static bool reassemble(struct worker *w, const struct ring_record *rec, struct p
         w->counters.nested_fragments++;
         return false;
     }
+    uint8_t whole_tunnels = pv->tunnels;
     if (frame.vlan_id)
         pv->vlan_id = frame.vlan_id;
     if (pv->src_mac == NULL) {
@@ -198,6 +247,15 @@ static bool reassemble(struct worker *w, const struct ring_record *rec, struct p
         pv->dst_mac = frame.dst_mac;
     }
     pv->tunnels |= frame.tunnels;
+    /* The fragment came through GTP-U: the datagram holds only what was inside. */
+    if (!(whole_tunnels & (1u << TUNNEL_GTP_U)) && (frame.tunnels & (1u << TUNNEL_GTP_U))) {
+        pv->gtp_teid = frame.gtp_teid;
+        pv->gtp_ip_version = frame.gtp_ip_version;
+        memcpy(pv->gtp_src_ip, frame.gtp_src_ip, sizeof(pv->gtp_src_ip));
+        memcpy(pv->gtp_dst_ip, frame.gtp_dst_ip, sizeof(pv->gtp_dst_ip));
+        pv->gtp_src_port = frame.gtp_src_port;
+        pv->gtp_dst_port = frame.gtp_dst_port;
+    }
     *wire_bytes = whole.wire_bytes;
     *packets = whole.fragments;
     return true;
@@ -247,8 +305,11 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         memcpy(f->mac[dir], pv.src_mac, 6);
     flow_table_touch(&w->flows, f);
     track_tcp_close(w, f, &pv, dir);
-    if (f->state == FLOW_DETECTING && detector_process(&w->detector, f, &pv, dir, ts_ms))
-        finish_detection(w, f, f->last_seen_ms);
+    if (f->state == FLOW_DETECTED)
+        return;
+    if (pv.tunnels & (1u << TUNNEL_GTP_U))
+        flow_extra_note_gtp(f, &pv, dir);
+    detection_step(w, f, detector_process(&w->detector, f, &pv, dir, ts_ms), f->last_seen_ms);
 }
 
 void worker_handle_record(struct worker *w, const struct ring_record *rec)

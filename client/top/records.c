@@ -57,6 +57,17 @@ static void credit(struct top_state *s, struct top_flow *f, uint64_t bytes, uint
     }
 }
 
+/* Takes back what credit() gave the flow's tallies so far. */
+static void debit(struct top_state *s, struct top_flow *f)
+{
+    static const enum top_tally kind[4] = { TALLY_APPS, TALLY_PROTOS, TALLY_HOSTS, TALLY_HOSTS };
+    for (int i = 0; i < 4; i++) {
+        struct tally_entry *e = &s->tally[kind[i]].entries[f->tally[i]];
+        e->bytes -= f->bytes;
+        e->flows -= 1;
+    }
+}
+
 /* Counters only grow: a late or repeated record never lowers them. */
 static void update_counters(struct top_state *s, struct top_flow *f, yajl_val flow)
 {
@@ -71,24 +82,9 @@ static void update_counters(struct top_state *s, struct top_flow *f, yajl_val fl
         f->packets = packets;
 }
 
-static void on_flow(struct top_state *s, yajl_val flow)
+/* Names the flow and finds the tallies it counts in. */
+static void describe(struct top_state *s, struct top_flow *f, yajl_val flow)
 {
-    const char *digest = YAJL_GET_STRING(at(flow, "digest", NULL));
-    if (digest == NULL || strlen(digest) != 40)
-        return;
-    struct top_flow *f = flow_find(&s->flows, digest);
-    if (f != NULL && !f->purged) {
-        update_counters(s, f, flow);
-        return;
-    }
-    if (f != NULL) { /* the same addresses and ports again: a new flow */
-        f->generation++; /* its place in the purged queue is stale now */
-        f->purged = false;
-        f->bytes = f->packets = 0;
-    } else if ((f = flow_add(&s->flows, digest)) == NULL) {
-        s->untracked++;
-        return;
-    }
     copy_text(at(flow, "detected_application_name", NULL), f->app, sizeof(f->app), "Unknown");
     copy_text(at(flow, "detected_protocol_name", NULL), f->proto, sizeof(f->proto), "Unknown");
     copy_text(at(flow, "local_ip", NULL), f->local_ip, sizeof(f->local_ip), "?");
@@ -101,6 +97,34 @@ static void on_flow(struct top_state *s, yajl_val flow)
     f->tally[1] = tally_find(&s->tally[TALLY_PROTOS], f->proto);
     f->tally[2] = tally_find(&s->tally[TALLY_HOSTS], f->local_ip);
     f->tally[3] = tally_find(&s->tally[TALLY_HOSTS], f->host);
+}
+
+static void on_flow(struct top_state *s, yajl_val flow)
+{
+    const char *digest = YAJL_GET_STRING(at(flow, "digest", NULL));
+    if (digest == NULL || strlen(digest) != 40)
+        return;
+    struct top_flow *f = flow_find(&s->flows, digest);
+    if (f != NULL && !f->purged) {
+        /* detection_updated: nDPI's later dissection may have named the
+         * application (or host) better; the flow moves to those tallies. */
+        if (YAJL_IS_TRUE(at(flow, "detection_updated", NULL))) {
+            debit(s, f);
+            describe(s, f, flow);
+            credit(s, f, f->bytes, 1);
+        }
+        update_counters(s, f, flow);
+        return;
+    }
+    if (f != NULL) { /* the same addresses and ports again: a new flow */
+        f->generation++; /* its place in the purged queue is stale now */
+        f->purged = false;
+        f->bytes = f->packets = 0;
+    } else if ((f = flow_add(&s->flows, digest)) == NULL) {
+        s->untracked++;
+        return;
+    }
+    describe(s, f, flow);
     credit(s, f, 0, 1);
     update_counters(s, f, flow);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Strings from the wire reach clients as ASCII-only JSON: a generated HTTP
 # exchange carries UTF-8 (2 and 4 bytes), an invalid byte, a quote, a
-# backslash and a control character in its User-Agent and URL.  The framed
+# backslash and a control character in its User-Agent and URL (and an SSDP
+# NOTIFY in its USER-AGENT and SERVER lines).  The framed
 # stream must stay in sync for a text-mode client, and the decoded strings
 # must be the originals (surrogate pairs above U+FFFF, U+FFFD per invalid
 # byte).
@@ -34,6 +35,10 @@ for part in expected["url_contains"]:
     if part not in http.get("url", ""):
         print("url %r lacks %r" % (http.get("url"), part))
         ok = False
+ssdp = [r["flow"] for r in records if r["type"] == "flow" and r["flow"].get("local_port") == 40001]
+if not ssdp or ssdp[0].get("ssdp") != expected["ssdp"]:
+    print("ssdp: got %r, want %r" % (ssdp[0].get("ssdp") if ssdp else None, expected["ssdp"]))
+    ok = False
 sys.exit(0 if ok else 1)
 PY
 say "ok: UTF-8, invalid bytes and control characters arrive escaped, as ASCII, in sync"

@@ -51,7 +51,7 @@ fi
 FLOWSENSED=$prefix/sbin/flowsensed FS_OUT=$TMP/out.ndjson fs_run 60 -r "$LOCAL_PCAP/https.pcap" --stdout
 [[ $FS_RC == 0 ]] || fail "the installed flowsensed exited $FS_RC: $(tail -n 3 "$FS_LAST_ERR")"
 assert_no_leftovers
-flows=$(count_type "$TMP/out.ndjson" flow)
+flows=$(count_flows "$TMP/out.ndjson")
 ((flows == 6)) || fail "the installed sensor reported $flows flows in https.pcap, expected 6"
 workers=$(jq -c 'select(.type == "agent_status") | .workers | length' "$TMP/out.ndjson" | tail -n 1)
 ((workers == 2)) || fail "the installed flowsensed ignored its configuration file (workers = 2): $workers workers"

@@ -7,8 +7,17 @@
 #        class_ident}          dhcp.option.vendor_class_id of each flow's first DHCP packet
 #   bt{info_hash}              tshark: bittorrent.info_hash of the connection
 #   risks[]                    ndpiReader -v 2: the "[Risk: ** name **...]" of each flow
-# Per flow (unordered address/port pair), exact equality; each kind must compare at
-# least a few flows carrying a value.  Captures come from the shared corpus beside the
+#   mdns{answer}               tshark: the first dns.resp.name of the flow's first mDNS
+#                              response without questions, in nDPI's spelling (lowercase,
+#                              other printable ASCII as "_", other bytes as "?")
+#   ssdp{user_agent, server}   tshark: http.user_agent and http.server of the flow's first
+#                              SSDP message (nDPI 4.2 keeps no SSDP headers: flowsense reads them)
+#   gtp{local/other ip, port,  tshark: the outer IP/UDP endpoints and gtp.teid of each G-PDU,
+#       teid}                  per inner flow: each inner side's tunnel endpoint, and that
+#                              endpoint's TEID (carried by the packets sent to it)
+# Per flow (unordered address/port pair), exact equality, on each flow's last record
+# (a detection_updated one when nDPI's later dissection changed it); each kind must
+# compare at least a few flows carrying a value.  Captures come from the shared corpus beside the
 # repository (../shared/pcap); tests/pcap has none of these protocols.
 # Exit: 0 pass, 1 fail (one-line reason), 77 skip (missing tool, capture or binary).
 # Env: FLOWSENSED=path overrides build/bin/flowsensed.
@@ -35,6 +44,9 @@ CASES=(
     "dhcp 6 signal.pcap whatsapp_login_chat.pcap 1kxun.pcap"
     "bt 10 bittorrent.pcap"
     "risks 10 emotet.pcap selfsigned.pcap bittorrent.pcap ssh.pcap"
+    "mdns 3 iphone.pcap"
+    "ssdp 2 1kxun.pcap netflix.pcap"
+    "gtp 5 dtls.pcap ipv6_in_gtp.pcap zoom.pcap reasm_segv_anon.pcapng"
 )
 for c in "${CASES[@]}"; do
     read -r -a words <<<"$c"
@@ -60,15 +72,25 @@ truth() {
              -e tcp.stream "${ip_fields[@]}" -e tcp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport \
              -e bittorrent.info_hash ;;
     risks) ndpiReader -i "$2" -v 2 ;;
+    mdns) tshark -r "$2" -n -Y 'mdns && dns.flags.response == 1' -T fields -E occurrence=f \
+             "${ip_fields[@]}" -e udp.srcport -e ip.dst -e ipv6.dst -e udp.dstport \
+             -e dns.count.queries -e dns.resp.name ;;
+    ssdp) tshark -r "$2" -n -Y 'ssdp' -T fields -E occurrence=f \
+             "${ip_fields[@]}" -e udp.srcport -e ip.dst -e ipv6.dst -e udp.dstport \
+             -e http.user_agent -e http.server ;;
+    gtp) tshark -r "$2" -n -Y 'gtp.message == 0xff' -T fields -E occurrence=a -E 'aggregator=|' \
+             -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst -e udp.srcport -e udp.dstport \
+             -e tcp.srcport -e tcp.dstport -e ip.proto -e ipv6.nxt -e gtp.teid ;;
     esac
 }
 
 summary=()
+both_teids=0
 for c in "${CASES[@]}"; do
     read -r -a words <<<"$c"
     kind=${words[0]} need=${words[1]} total=0
     for f in "${words[@]:2}"; do
-        base=$kind.${f%.*}
+        base=$kind.${f%%.*}
         truth "$kind" "$SHARED/$f" >"$TMP/$base.truth" 2>"$TMP/$base.truth.err" ||
             fail "$kind truth for $f failed: $(tail -n1 "$TMP/$base.truth.err")"
         timeout 120 "$BIN" -r "$SHARED/$f" --stdout -u nobody >"$TMP/$base.ndjson" \
@@ -83,8 +105,13 @@ for c in "${CASES[@]}"; do
         fi
         n=$(sed -n 's/.*with_value=\([0-9]*\).*/\1/p' "$TMP/$base.report")
         total=$((total + n))
+        teids=$(sed -n 's/.*both_teids=\([0-9]*\).*/\1/p' "$TMP/$base.report")
+        both_teids=$((both_teids + ${teids:-0}))
     done
     [ "$total" -ge "$need" ] || fail "$kind: only $total flows with a value compared (want >= $need)"
+    if [ "$kind" = gtp ] && [ "$both_teids" -lt 3 ]; then
+        fail "gtp: only $both_teids flows report both TEIDs (want >= 3)"
+    fi
     summary+=("$kind $total")
 done
 echo "$NAME: PASS: flows with a value, all equal: $(IFS=,; echo "${summary[*]}" | sed 's/,/, /g')"

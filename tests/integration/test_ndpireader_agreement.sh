@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every capture of tests/pcap and ../shared/pcap through flowsensed
 # --stdout and through ndpiReader (the same nDPI library), and compares the
-# protocol of every flow both report (tests/lib/compare_ndpi.py).  Known
+# protocol of every flow both report (tests/lib/compare_ndpi.py), each
+# flow's last record (after a detection_updated one, if any).  Known
 # and reviewed differences live in tests/ndpi-exceptions.tsv.
 # NDPIREADER_ARGS adds options to ndpiReader (e.g. "-T 32 -U 32").
 source "$(dirname "$0")/../lib/common.sh"
@@ -50,6 +51,11 @@ for e in "${errors[@]}"; do say "flowsensed failed on $e"; done
 python3 "$ROOT/tests/lib/compare_ndpi.py" --exceptions "$ROOT/tests/ndpi-exceptions.tsv" \
     --min-agreement "${MIN_AGREEMENT:-99}" ${VERBOSE_MISSING:+--verbose-missing} "${cases[@]}"
 rc=$?
+# Clients that read only the record sent at detection (before nDPI's later
+# dissection, which may still name the application): how far that agrees.
+first=$(python3 "$ROOT/tests/lib/compare_ndpi.py" --exceptions "$ROOT/tests/ndpi-exceptions.tsv" \
+    --min-agreement 0 --first-record "${cases[@]}" | sed -n 's/^overall: //p')
+say "first records only (detection_updated false): $first"
 if ((${#crashes[@]} > 0)); then
     printf '  %s\n' "${crashes[@]}"
     fail "flowsensed crashed, hung or wrote invalid output on ${#crashes[@]} capture(s) (above)"

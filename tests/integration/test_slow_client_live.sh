@@ -28,7 +28,7 @@ finish_slow_clients
 
 final=$(jq -c 'select(.type == "agent_status")' "$TMP/good.ndjson" | tail -n 1)
 seen=$(jq '[.workers[].flows_total] | add' <<<"$final")
-good_flows=$(count_type "$TMP/good.ndjson" flow)
+good_flows=$(count_flows "$TMP/good.ndjson")
 say "workers saw $seen flows; the reading client got $good_flows flow records; final clients: $(jq -c .clients <<<"$final")"
 ((seen >= FLOWS * 9 / 10)) || fail "the workers saw only $seen of $FLOWS generated flows"
 ((good_flows == seen)) || fail "the reading client got $good_flows flow records for $seen flows"

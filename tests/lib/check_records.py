@@ -11,7 +11,8 @@ Checks (all errors are listed, then exit 1):
   - every "flow" record carries the contract's fields with sane types, its
     digest is 40 lowercase hex, detected_application_name leads with the id;
   - per digest, records alternate flow, flow_purge, flow, flow_purge...:
-    every flow is purged later, no purge comes without its flow;
+    every flow is purged later, no purge comes without its flow; between a
+    flow and its purge at most one flow record marked detection_updated;
     a worker that dies loses its flows: with --allow-unpurged a flow may
     lack its purge, with --allow-reopened a later flow record of the same
     digest (from the worker's successor) replaces an unpurged one; a client
@@ -40,7 +41,7 @@ FLOW_FIELDS = {
     "local_ip": str, "other_ip": str, "local_port": int, "other_port": int,
     "detected_protocol": int, "detected_protocol_name": str,
     "detected_application": int, "detected_application_name": str,
-    "detection_guessed": bool, "category": int, "category_name": str,
+    "detection_guessed": bool, "detection_updated": bool, "category": int, "category_name": str,
     "first_seen_at": int, "first_update_at": int, "last_seen_at": int,
     "local_bytes": int, "other_bytes": int, "local_packets": int,
     "other_packets": int, "total_bytes": int, "total_packets": int,
@@ -64,6 +65,7 @@ class Checker:
         self.errors = []
         self.counts = {}
         self.open_flows = {}   # digest -> line number of its unpurged flow record
+        self.updated = {}      # digest -> its open flow had its detection_updated record
 
     def error(self, line_no, message):
         self.errors.append("line %d: %s" % (line_no, message))
@@ -119,6 +121,17 @@ class Checker:
                 self.error(line_no, "first_seen_at > last_seen_at")
         self.check_sums(line_no, "flow", flow)
         digest = flow["digest"]
+        if flow.get("detection_updated") is True:
+            # An update of the flow record still open; a client that joined
+            # late may get the update of a flow it never saw.
+            if digest not in self.open_flows and not self.args.joined_late:
+                self.error(line_no, "detection_updated record for digest %s without an"
+                           " open flow record before it" % digest)
+            elif digest in self.open_flows and self.updated.get(digest):
+                self.error(line_no, "second detection_updated record for digest %s" % digest)
+            self.updated[digest] = True
+            return
+        self.updated.pop(digest, None)
         if digest in self.open_flows and not self.args.allow_reopened:
             self.error(line_no, "second flow record for digest %s (first at line %d)"
                        " without a flow_purge between" % (digest, self.open_flows[digest]))
@@ -141,6 +154,7 @@ class Checker:
             return
         self.check_fields(line_no, "flow_purge.flow", flow, COUNTER_FIELDS)
         self.check_sums(line_no, "flow_purge.flow", flow)
+        self.updated.pop(flow["digest"], None)
         if self.open_flows.pop(flow["digest"], None) is None and not self.args.joined_late:
             self.error(line_no, "flow_purge for digest %s without a flow record before it"
                        % flow["digest"])

@@ -271,6 +271,12 @@ count_type() {
     jq -c --arg t "$2" 'select(.type == $t)' "$1" 2>/dev/null | wc -l
 }
 
+# count_flows FILE: flows, i.e. `flow` records less those marked
+# detection_updated (a flow's second record).
+count_flows() {
+    jq -c 'select(.type == "flow" and (.flow.detection_updated | not))' "$1" 2>/dev/null | wc -l
+}
+
 fs_reader_done() { ! kill -0 "$READER_PID" 2>/dev/null; }
 
 # ---- live capture on lo ----

@@ -9,7 +9,10 @@ of `ndpiReader -i NAME -v 2` (every flow, undetected ones included), or a
 .csv file written by `ndpiReader -C` (detected flows only).  Flows are matched by IP
 protocol and the unordered pair of (address, port) endpoints; where one
 side has several flows with the same tuple they are paired in order of
-first packet.  Our name is detected_protocol_name, plus "." and the tag of
+first packet.  Each flow's last record counts (ndpiReader reports nDPI's
+verdict after all dissection): a record marked detection_updated replaces
+the one before it; --first-record compares the records sent at detection
+instead.  Our name is detected_protocol_name, plus "." and the tag of
 detected_application_name ("126.google" -> "google") when
 detected_application != 0; ndpiReader's is ndpi_proto ("DNS.Google").
 They are compared case-insensitively ("X.X" counts as "X", as ndpiReader
@@ -74,19 +77,34 @@ def our_name(flow):
     return name
 
 
-def load_ours(path):
-    """Returns {key: [(first_seen, name), ...]} from flowsense NDJSON."""
-    flows = {}
+def flow_records(path, first=False):
+    """Yields each flow's `flow` object from flowsense NDJSON, once per flow:
+    its last record (an update marked detection_updated replaces the
+    record it follows), or with first=True the record sent at detection."""
+    flows, latest = [], {}
     with open(path, encoding="ascii") as f:
         for line in f:
             rec = json.loads(line)
             if rec.get("type") != "flow":
                 continue
             fl = rec["flow"]
-            key = flow_key(fl["ip_protocol"], endpoint(fl["local_ip"], fl["local_port"]),
-                           endpoint(fl["other_ip"], fl["other_port"]))
-            flows.setdefault(key, []).append((fl.get("first_seen_at", 0) / 1000.0,
-                                              our_name(fl)))
+            if fl.get("detection_updated") and fl.get("digest") in latest:
+                if not first:
+                    flows[latest[fl["digest"]]] = fl
+                continue
+            latest[fl.get("digest")] = len(flows)
+            flows.append(fl)
+    return flows
+
+
+def load_ours(path, first=False):
+    """Returns {key: [(first_seen, name), ...]} from flowsense NDJSON."""
+    flows = {}
+    for fl in flow_records(path, first):
+        key = flow_key(fl["ip_protocol"], endpoint(fl["local_ip"], fl["local_port"]),
+                       endpoint(fl["other_ip"], fl["other_port"]))
+        flows.setdefault(key, []).append((fl.get("first_seen_at", 0) / 1000.0,
+                                          our_name(fl)))
     return flows
 
 
@@ -248,6 +266,9 @@ def main():
     ap.add_argument("--min-agreement", type=float, default=99.0)
     ap.add_argument("--verbose-missing", action="store_true",
                     help="list flows one side has and the other lacks")
+    ap.add_argument("--first-record", action="store_true",
+                    help="compare each flow's first record (sent at detection) instead of"
+                         " its last (after nDPI's further dissection, as ndpiReader reports)")
     args = ap.parse_args()
 
     rules = load_exceptions(args.exceptions)
@@ -255,7 +276,7 @@ def main():
     disagreements = []
     for name, ours_path, ndpi_path in args.case:
         theirs = load_ndpi(ndpi_path) if ndpi_path.endswith(".csv") else load_ndpi_text(ndpi_path)
-        tally = compare(name, load_ours(ours_path), theirs, rules,
+        tally = compare(name, load_ours(ours_path, args.first_record), theirs, rules,
                         disagreements, args.verbose_missing)
         print("  %-44s %s" % (name, tally))
         total.add(tally)

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes a pcap of one HTTP exchange whose strings are hostile to JSON
 output: UTF-8 of 2 and 4 bytes, an invalid byte, a quote, a backslash and
-a control character in the User-Agent and the URL.
+a control character in the User-Agent and the URL; then an SSDP NOTIFY
+with such USER-AGENT and SERVER header lines.
 
   gen_hostile_http_pcap.py OUT.pcap
 
 Prints, as one JSON line on stdout, what a correct sensor reports once its
-JSON is decoded: {"user_agent": ..., "url_contains": [...]}.  Invalid
+JSON is decoded: {"user_agent": ..., "url_contains": [...], "ssdp": {...}}.  Invalid
 UTF-8 bytes decode to U+FFFD, one per byte.
 """
 
@@ -51,6 +52,20 @@ def tcp_frame(from_client, seq, ack, flags, payload=b""):
     return eth + b"\x08\x00" + ip + tcp + payload
 
 
+SSDP_SRC, SSDP_GROUP, SSDP_SPORT = bytes([10, 9, 0, 3]), bytes([239, 255, 255, 250]), 40001
+SSDP_SERVER = b"Linux/1 \xf0\x9f\x98\x80 UPnP/1.0 \xff q\"b\\s\x01"
+SSDP_SERVER_DECODED = "Linux/1 \U0001F600 UPnP/1.0 \ufffd q\"b\\s\x01"
+NOTIFY = (b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\n"
+          b"USER-AGENT: " + UA + b"\r\nSERVER: " + SSDP_SERVER + b"\r\n\r\n")
+
+
+def udp_frame(src, dst, sport, dport, payload):
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 4, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return bytes.fromhex("01005e7ffffa") + MAC_C + b"\x08\x00" + ip + udp
+
+
 def packets():
     SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
     c, s = 1000, 5000
@@ -65,6 +80,7 @@ def packets():
         tcp_frame(True, c + 1 + req, s + 1 + rsp, FIN | ACK),
         tcp_frame(False, s + 1 + rsp, c + 2 + req, FIN | ACK),
         tcp_frame(True, c + 2 + req, s + 2 + rsp, ACK),
+        udp_frame(SSDP_SRC, SSDP_GROUP, SSDP_SPORT, 1900, NOTIFY),
     ]
 
 
@@ -77,7 +93,8 @@ def main():
         for i, frame in enumerate(packets()):
             out.write(struct.pack("<IIII", T0, i * 1000, len(frame), len(frame)))
             out.write(frame)
-    print(json.dumps({"user_agent": UA_DECODED, "url_contains": URL_PARTS}))
+    print(json.dumps({"user_agent": UA_DECODED, "url_contains": URL_PARTS,
+                      "ssdp": {"user_agent": UA_DECODED, "server": SSDP_SERVER_DECODED}}))
     return 0
 
 

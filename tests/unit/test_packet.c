@@ -367,6 +367,15 @@ static void test_gtp_u(void **state)
     assert_int_equal(packet_decode(pkt_data(&p), p.len, DLT_RAW, &pv), DECODE_OK);
     assert_int_equal(pv.ip_version, 6);
     assert_int_equal(pv.gtp_teid, 0xabcdef01);
+    /* The tunnel's own endpoints stay beside the inner ones. */
+    assert_int_equal(pv.gtp_ip_version, 4);
+    assert_memory_equal(pv.gtp_src_ip, A, 4);
+    assert_memory_equal(pv.gtp_dst_ip, B, 4);
+    assert_int_equal(pv.gtp_src_port, 2152);
+    assert_int_equal(pv.gtp_dst_port, 2152);
+    /* The inner UDP header: 40 bytes of IPv6 header before it. */
+    assert_int_equal(pv.l4_off, 40);
+    assert_int_equal(pv.l3[pv.l4_off + 8], 'h');
 
     /* An echo request is GTP itself, not a tunnelled packet. */
     pkt_payload(&p, "\x00\x00\x00\x00", 4);
