@@ -131,7 +131,8 @@ static void pk_bt(msgpack_packer *pk, const struct flow_metadata *m)
  * local_teid, other_teid, other_type}: the tunnel endpoint at the local
  * (other) side's end of the inner flow, and its TEID, the one packets
  * sent to it carry; a TEID no packet has carried yet is left out. */
-static void pk_gtp(msgpack_packer *pk, const struct gtp_tunnel *g, int local)
+static void pk_gtp(msgpack_packer *pk, const struct worker_options *o, uint16_t interface,
+                   const struct gtp_tunnel *g, int local)
 {
     int other = !local, v = g->ip_version;
     bool local_teid = g->teid_seen & (1u << local), other_teid = g->teid_seen & (1u << other);
@@ -148,7 +149,7 @@ static void pk_gtp(msgpack_packer *pk, const struct gtp_tunnel *g, int local)
         pk_kv_u64(pk, "local_teid", g->teid[local]);
     if (other_teid)
         pk_kv_u64(pk, "other_teid", g->teid[other]);
-    pk_kv_str(pk, "other_type", address_is_local(g->ip[other], v) ? "local" : "remote");
+    pk_kv_str(pk, "other_type", address_is_local(o, interface, g->ip[other], v) ? "local" : "remote");
 }
 
 static void pk_envelope(msgpack_packer *pk, const struct worker_options *o, const struct flow *f)
@@ -259,7 +260,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     if (has_ssdp)
         pk_optional_map(pk, "ssdp", ssdp_names, ssdp_values, 2);
     if (m->gtp)
-        pk_gtp(pk, m->gtp, s.local);
+        pk_gtp(pk, o, f->key.interface, m->gtp, s.local);
     channel_event_end(w);
 }
 

@@ -30,6 +30,12 @@ static const char *const other_types[] = {
     [ADDRESS_BROADCAST] = "broadcast",
 };
 
+bool address_is_local(const struct worker_options *o, uint16_t interface, const uint8_t *ip,
+                      int ip_version)
+{
+    return address_kind(o, &o->interfaces[interface], ip, ip_version) == ADDRESS_LOCAL;
+}
+
 void flow_sides(const struct worker_options *o, const struct flow *f, struct flow_sides *s)
 {
     const struct flow_key *k = &f->key;

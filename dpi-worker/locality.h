@@ -16,6 +16,10 @@ struct flow_sides {
     bool local_origin;       /* the local side sent the first packet */
 };
 
+/* Whether ip is in a local network of interface `interface` (the tunnel
+ * endpoints of a GTP flow are judged like its inner addresses). */
+bool address_is_local(const struct worker_options *o, uint16_t interface, const uint8_t *ip,
+                      int ip_version);
 void flow_sides(const struct worker_options *o, const struct flow *f, struct flow_sides *s);
 
 #endif
