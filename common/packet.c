@@ -347,6 +347,7 @@ static enum decode_status decode_ip_layer(const uint8_t *ip, uint32_t len, uint1
         return st;
     if (l4off > pv->l3_len)
         return DECODE_TRUNCATED;
+    pv->l4_off = l4off;
     st = decode_l4(ip + l4off, pv->l3_len - l4off, pv);
     /* A fragment's payload is a piece of a datagram: its inner headers
      * are read once the datagram is whole (dpi-worker/reassembly). */

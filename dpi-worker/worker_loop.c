@@ -25,6 +25,7 @@ static void finish_detection(struct worker *w, struct flow *f, uint64_t at_ms)
     struct flow_metadata m;
 
     detector_metadata(&w->detector, f, &m);
+    dns_hints_annotate(&w->dns_hints, f, &m, at_ms);
     event_flow(&w->events, w->opts, f, &m, at_ms);
     detector_flow_release(&w->detector, f);
     f->state = FLOW_DETECTED;
@@ -82,6 +83,7 @@ static void expire_flows(struct worker *w, uint64_t until)
 static void send_worker_stats(struct worker *w)
 {
     event_worker_stats(&w->events, w->opts, &w->flows, &w->counters, &w->reassembly,
+                       &w->dns_hints,
                        w->detector.ndpi_flows_live,
                        atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
 }
@@ -228,6 +230,9 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         w->counters.decode_errors[st]++;
         return;
     }
+    /* Before the flow sees it: a DNS answer is learned at the same point
+     * of every worker's input (see handle_dns_hint). */
+    dns_hints_learn(&w->dns_hints, &pv, ts_ms);
     /* The flow's bytes and packets are counted when the datagram is whole:
      * a datagram never made whole belongs to no flow. */
     if (pv.fragment && !reassemble(w, rec, &pv, ts_ms, &wire_bytes, &packets))
@@ -251,11 +256,27 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         finish_detection(w, f, f->last_seen_ms);
 }
 
+/* Another worker's DNS answer: decoded as the owner decodes it, so that
+ * both learn exactly the same answers, then used for the cache only. */
+static void handle_dns_hint(struct worker *w, const struct ring_record *rec)
+{
+    struct packet_view pv;
+
+    w->dns_hints.hint_records++;
+    if (rec->interface >= w->opts->n_interfaces ||
+        packet_decode_frame(rec->data, rec->cap_len, rec->wire_len, rec->link_type, &pv) !=
+            DECODE_OK)
+        return;
+    dns_hints_learn(&w->dns_hints, &pv, rec->ts_ns / 1000000);
+}
+
 void worker_handle_record(struct worker *w, const struct ring_record *rec)
 {
     advance_clock(w, rec->ts_ns / 1000000);
     if (rec->kind == RING_PACKET)
         handle_packet(w, rec);
+    else if (rec->kind == RING_DNS_HINT)
+        handle_dns_hint(w, rec);
 }
 
 void worker_purge_all(struct worker *w, const char *reason)
