@@ -355,7 +355,7 @@ static void test_chain_too_long(void **state)
     (void)state;
     struct msg m;
     struct dns_answer a;
-    char owner[16], target[16];
+    char owner[24], target[24];
 
     header(&m, RESPONSE, 1, DNS_CNAME_CHAIN_MAX + 2);
     question(&m, "c0.test", 1);
