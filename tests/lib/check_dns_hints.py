@@ -19,8 +19,8 @@ replaces the earlier; an entry lives its record's TTL clamped to [60 s,
 86400 s] from the answer's packet time.  A flow's lookup happens when its
 detection ends (first_update_at) for its other_ip, except for DNS flows
 and multicast/broadcast peers.  On a hit the flow has dhc_hit true and
-dns_host_name; host_server_name is the SNI when the client sent one, else
-the DNS name.  Exit 1 listing every disagreement.
+dns_host_name; host_server_name stays the SNI or HTTP Host when the flow
+has one, else it is the DNS name.  Exit 1 listing every disagreement.
 """
 
 import argparse
@@ -96,10 +96,10 @@ def main():
                                                                 want is not None))
             if got != want:
                 errors.append("%s: dns_host_name %r, expected %r" % (what, got, want))
-            sni = (flow.get("ssl") or {}).get("client_sni")
-            if want is not None and flow.get("host_server_name") != (sni or want):
+            own = (flow.get("ssl") or {}).get("client_sni") or (flow.get("http") or {}).get("host")
+            if want is not None and flow.get("host_server_name") != (own or want):
                 errors.append("%s: host_server_name %r, expected %r"
-                              % (what, flow.get("host_server_name"), sni or want))
+                              % (what, flow.get("host_server_name"), own or want))
             if is_dns:
                 continue
             hits += want is not None
