@@ -40,7 +40,7 @@ FLOW_FIELDS = {
     "local_ip": str, "other_ip": str, "local_port": int, "other_port": int,
     "detected_protocol": int, "detected_protocol_name": str,
     "detected_application": int, "detected_application_name": str,
-    "detection_guessed": bool, "category": int, "category_name": str,
+    "detection_guessed": bool, "dhc_hit": bool, "category": int, "category_name": str,
     "first_seen_at": int, "first_update_at": int, "last_seen_at": int,
     "local_bytes": int, "other_bytes": int, "local_packets": int,
     "other_packets": int, "total_bytes": int, "total_packets": int,
