@@ -59,8 +59,8 @@ int main(int argc, char **argv)
     if (flow_table_init(&worker.flows, opts.max_flows) != 0)
         fatal("cannot allocate the flow table for %u flows", opts.max_flows);
     reassembly_init(&worker.reassembly);
-    if (dns_hints_init(&worker.dns_hints, DNS_HINTS_DEFAULT_ENTRIES) != 0)
-        fatal("cannot allocate the DNS hint cache for %u entries", DNS_HINTS_DEFAULT_ENTRIES);
+    if (dns_hints_init(&worker.dns_hints, opts.dhc_max_entries) != 0)
+        fatal("cannot allocate the DNS hint cache for %u entries", opts.dhc_max_entries);
     /* nDPI reads certificate dates with localtime(), whose first call
      * opens /etc/localtime: load the time zone while files may be opened. */
     tzset();

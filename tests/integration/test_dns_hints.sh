@@ -8,6 +8,7 @@
 #     earlier answers say (tests/lib/check_dns_hints.py);
 #   - with 1, 2 and 4 workers the records are the same (the answers reach
 #     every worker through the rings, in capture order);
+#   - --dhc-max-entries bounds the cache (evictions counted);
 #   - agent_status: dhc_status true, dhc_size = the addresses answered,
 #     the same in every worker; each worker parsed every answer
 #     (answers, learned and malformed equal tshark's counts); capture
@@ -83,6 +84,16 @@ done
 cmp -s <(flows "$TMP/w1.ndjson") <(flows "$TMP/w2.ndjson") || fail "records differ between -w 1 and -w 2"
 cmp -s <(flows "$TMP/w1.ndjson") <(flows "$TMP/w4.ndjson") || fail "records differ between -w 1 and -w 4"
 say "synthetic capture: 1, 2 and 4 workers give the same records"
+
+# A cache smaller than the addresses answered stays within its bound.
+FS_OUT=$TMP/small.ndjson fs_run 60 -r "$pcap" --stdout -w 2 --dhc-max-entries 16
+[[ $FS_RC == 0 ]] || fail "--dhc-max-entries 16: flowsensed exited $FS_RC"
+jq -e -s --argjson addresses "$addresses" '[.[] | select(.type == "agent_status")] | last |
+        .dhc_size == 16 and all(.workers[].dns_hints; .capacity == 16 and .entries == 16 and
+        .evictions == .inserts - 16 and .inserts == $addresses)' "$TMP/small.ndjson" >/dev/null ||
+    fail "--dhc-max-entries 16: $(jq -c 'select(.type == "agent_status") | [.workers[].dns_hints]' \
+                                   "$TMP/small.ndjson" | tail -n 1)"
+say "--dhc-max-entries 16: 16 entries held, $((addresses - 16)) evicted in each worker"
 
 if [[ ! -d $SHARED_PCAP ]]; then
     say "note: $SHARED_PCAP is absent: synthetic capture only"
