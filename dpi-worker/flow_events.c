@@ -1,7 +1,6 @@
 #include "flow_events.h"
 
 #include "dns_hints.h"
-
 #include "flow_table.h"
 #include "locality.h"
 #include "reassembly.h"
@@ -182,9 +181,8 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_key(pk, "flow");
     const char *server_name = m->host_from_dns ? m->dns_host_name : m->host_server_name;
     msgpack_pack_map(pk, FLOW_BASE_FIELDS + (server_name != NULL) + (m->dns_host_name != NULL) +
-                             m->has_tls +
-                             m->has_http + (m->dns_query != NULL) + has_ssh + has_dhcp + has_bt +
-                             has_risks);
+                             m->has_tls + m->has_http + (m->dns_query != NULL) + has_ssh +
+                             has_dhcp + has_bt + has_risks);
     pk_kv_digest(pk, f->digest);
     pk_kv_u64(pk, "ip_version", (uint64_t)v);
     pk_kv_u64(pk, "ip_protocol", f->key.ip_protocol);
