@@ -104,6 +104,7 @@ static int store(struct agent_stats_slot *s, const msgpack_object *obj, const ch
     s->cpu_system = seconds_of(obj, "cpu_system");
     s->maxrss_kb = count_of(obj, "maxrss_kb");
     s->flows = count_of(obj, "flows");
+    s->dhc_size = count_of(obj, "dhc_size");
     s->events_dropped = count_of(obj, "events_dropped");
     s->pid = count_of(obj, "pid");
     return 0;
@@ -260,6 +261,19 @@ static void pack_counters(msgpack_packer *pk, const struct agent_counters *c)
     pk_kv_u64(pk, "dropped", c->events_dropped);
 }
 
+/* Every worker learns every DNS answer, so their caches hold the same
+ * entries (a live ring that was full may have cost one a copy): the
+ * largest is the cache's size, not the sum. */
+static uint64_t dhc_size(const struct agent *a)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < a->n_workers; i++)
+        if (a->workers[i].dhc_size > n)
+            n = a->workers[i].dhc_size;
+    return n;
+}
+
 /* Sums of CPU seconds to the microsecond getrusage() measures, so that
  * 0.5 + 0.25 + 0.001759 reads 0.751759 and not 0.7517590000000001. */
 static double to_microseconds(double seconds)
@@ -297,8 +311,8 @@ void agent_status_pack(struct agent *a, msgpack_packer *pk, const struct agent_s
     pk_kv_u64(pk, "flow_count_prev", a->prev.flows);
     pk_kv_u64(pk, "flows", now.flows);
     pk_kv_u64(pk, "flows_prev", a->prev.flows);
-    pk_kv_bool(pk, "dhc_status", false);
-    pk_kv_u64(pk, "dhc_size", 0);
+    pk_kv_bool(pk, "dhc_status", true);
+    pk_kv_u64(pk, "dhc_size", dhc_size(a));
     pk_key(pk, "capture");
     pack_slot(pk, &a->capture);
     pk_key(pk, "workers");

@@ -25,6 +25,7 @@ struct agent_stats_slot {
     double cpu_user, cpu_system; /* seconds */
     uint64_t maxrss_kb;
     uint64_t flows;          /* active flows (workers only) */
+    uint64_t dhc_size;       /* entries in its DNS hint cache (workers only) */
     uint64_t events_dropped; /* events a worker could not send */
     uint64_t pid;            /* the worker that sent them (workers only) */
     uint64_t dead_pid;       /* the last worker of this slot that died: its

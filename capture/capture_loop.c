@@ -103,7 +103,7 @@ static void send_stats(struct capture *cap)
         source_add_stats(&cap->sources[i], &recv, &drop, &ifdrop);
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(&cap->control);
-    msgpack_pack_map(pk, 17);
+    msgpack_pack_map(pk, 19);
     pk_kv_str(pk, "type", "capture_stats");
     pk_kv_u64(pk, "packets", cap->steer.stats.packets);
     pk_kv_u64(pk, "bytes", cap->steer.stats.bytes);
@@ -112,6 +112,8 @@ static void send_stats(struct capture *cap)
     pk_kv_u64(pk, "pcap_ifdrop", ifdrop);
     pk_kv_u64(pk, "read_errors", cap->read_errors);
     pk_kv_u64(pk, "oversized_drops", cap->steer.stats.oversized);
+    pk_kv_u64(pk, "dns_hint_copies", cap->steer.stats.dns_hint_copies);
+    pk_kv_u64(pk, "dns_hint_drops", cap->steer.stats.dns_hint_drops);
     pk_key(pk, "ring_drops");
     msgpack_pack_array(pk, (size_t)p->n_workers);
     for (int i = 0; i < p->n_workers; i++)

@@ -138,6 +138,7 @@ static int flowsense_key(struct config_parse *c, const char *key, const char *va
         { "ttl_idle_flow", 1, 86400, offsetof(struct options, ttl_idle_flow) },
         { "ttl_idle_tcp_flow", 1, 86400, offsetof(struct options, ttl_idle_tcp_flow) },
         { "max_flows", 16, 100000000, offsetof(struct options, max_flows) },
+        { "dhc_max_entries", 16, 16777216, offsetof(struct options, dhc_max_entries) },
     };
     unsigned long n;
 
@@ -163,7 +164,7 @@ static int flowsense_key(struct config_parse *c, const char *key, const char *va
     }
     return reject(c, "flowsense", key,
                   "unknown key (known: update_interval, max_detection_pkts, ttl_idle_flow, "
-                  "ttl_idle_tcp_flow, max_flows, workers, user)");
+                  "ttl_idle_tcp_flow, max_flows, dhc_max_entries, workers, user)");
 }
 
 static int socket_key(struct config_parse *c, const char *key, const char *value)

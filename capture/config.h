@@ -2,7 +2,7 @@
  * parsed by libinih), with netifyd's key names where one exists:
  *
  *   [flowsense]   update_interval, max_detection_pkts, ttl_idle_flow,
- *                 ttl_idle_tcp_flow, max_flows, workers, user
+ *                 ttl_idle_tcp_flow, max_flows, dhc_max_entries, workers, user
  *   [socket]      listen_path[N], listen_address[N] + listen_port[N],
  *                 client_queue_kb
  *   [capture-interface-NAME]  role = LAN|WAN, filter = BPF, address[N] = CIDR

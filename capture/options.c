@@ -27,6 +27,7 @@ enum {
     OPT_CLIENT_QUEUE,
     OPT_TTL_IDLE_FLOW,
     OPT_TTL_IDLE_TCP_FLOW,
+    OPT_DHC_MAX_ENTRIES,
     OPT_CHECK_CONFIG,
     OPT_LOCAL_NET,
     OPT_LOCAL_DEFAULTS,
@@ -41,6 +42,7 @@ static void usage(FILE *out)
             "                  [--update-interval SEC] [--max-detection-pkts N]\n"
             "                  [--max-flows N] [--ring-size BYTES] [--client-queue BYTES]\n"
             "                  [--ttl-idle-flow SEC] [--ttl-idle-tcp-flow SEC]\n"
+            "                  [--dhc-max-entries N]\n"
             "                  [-c FILE] [--check-config]\n"
             "                  [--local-net CIDR]... [--local-defaults yes|no] [-A CIDR]...\n"
             "  -i/-I IFACE   capture live on IFACE (LAN role); -E: WAN role\n"
@@ -166,6 +168,7 @@ void options_parse(struct options *o, int argc, char **argv)
         { "client-queue", required_argument, NULL, OPT_CLIENT_QUEUE },
         { "ttl-idle-flow", required_argument, NULL, OPT_TTL_IDLE_FLOW },
         { "ttl-idle-tcp-flow", required_argument, NULL, OPT_TTL_IDLE_TCP_FLOW },
+        { "dhc-max-entries", required_argument, NULL, OPT_DHC_MAX_ENTRIES },
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
         { "local-net", required_argument, NULL, OPT_LOCAL_NET },
@@ -186,6 +189,7 @@ void options_parse(struct options *o, int argc, char **argv)
     o->update_interval = 15;
     o->max_detection_pkts = 32;
     o->max_flows = 1000000;
+    o->dhc_max_entries = 65536; /* DNS_HINTS_DEFAULT_ENTRIES, dpi-worker/dns_hints.h */
     o->ring_size = RING_DEFAULT_SIZE;
     o->client_queue = 4u << 20;
     o->ttl_idle_flow = 30;
@@ -292,6 +296,10 @@ void options_parse(struct options *o, int argc, char **argv)
         case OPT_TTL_IDLE_TCP_FLOW:
             o->ttl_idle_tcp_flow =
                 (unsigned)parse_number("--ttl-idle-tcp-flow", optarg, 1, 86400);
+            break;
+        case OPT_DHC_MAX_ENTRIES:
+            o->dhc_max_entries =
+                (unsigned)parse_number("--dhc-max-entries", optarg, 16, 16777216);
             break;
         case 'V':
             printf("flowsensed %s\n", FLOWSENSE_VERSION);

@@ -34,6 +34,7 @@ struct options {
     unsigned update_interval;    /* seconds */
     unsigned max_detection_pkts;
     unsigned max_flows;          /* per worker */
+    unsigned dhc_max_entries;    /* DNS hint cache addresses, per worker */
     unsigned ttl_idle_flow;      /* seconds */
     unsigned ttl_idle_tcp_flow;  /* seconds */
     uint32_t ring_size;          /* bytes per worker ring */

@@ -48,33 +48,68 @@ static void commit(struct worker_link *w)
     }
 }
 
+static void fill(struct ring_record *rec, uint16_t kind, uint16_t interface, int link_type,
+                 uint64_t ts_ns, uint32_t wire_len, uint32_t cap_len, const uint8_t *data)
+{
+    rec->kind = kind;
+    rec->interface = interface;
+    rec->ts_ns = ts_ns;
+    rec->wire_len = wire_len;
+    rec->link_type = (uint32_t)link_type;
+    memcpy(rec->data, data, cap_len);
+}
+
+/* The DNS answer's copies for the workers other than its owner.  Only
+ * the ports are looked at here: the answer is parsed by the sandboxed
+ * workers. */
+static void copy_dns_answer(struct steer *st, int owner, uint16_t interface, int link_type,
+                            uint64_t ts_ns, uint32_t wire_len, uint32_t cap_len,
+                            const uint8_t *data)
+{
+    for (int i = 0; i < st->pipeline->n_workers; i++) {
+        if (i == owner)
+            continue;
+        struct worker_link *w = &st->pipeline->workers[i];
+        struct ring_record *rec = reserve(st, w, cap_len, st->lossless);
+        if (rec == NULL) {
+            st->stats.dns_hint_drops++;
+            continue;
+        }
+        fill(rec, RING_DNS_HINT, interface, link_type, ts_ns, wire_len, cap_len, data);
+        commit(w);
+        st->stats.dns_hint_copies++;
+    }
+}
+
 bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t ts_ns,
                   uint32_t wire_len, uint32_t cap_len, const uint8_t *data)
 {
     struct packet_view pv;
     int target = 0;
+    bool dns_answer = false;
 
     /* Undecodable packets still go to a worker (the first), which counts
      * them by reason: nothing is dropped here without a counter. */
-    if (packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK)
+    if (packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK) {
         target = (int)(packet_steer_hash(&pv) % (uint32_t)st->pipeline->n_workers);
+        dns_answer = packet_is_dns_answer(&pv);
+    }
     struct worker_link *w = &st->pipeline->workers[target];
     if (RING_RECORD_HEADER_SIZE + cap_len > w->ring.sh->data_size / 2) {
         /* Could never fit: waiting for space would wait for ever. */
         st->stats.oversized++;
         return false;
     }
+    /* The copies go first: if the owner's ring is full (live), the other
+     * workers still learn the answer. */
+    if (dns_answer)
+        copy_dns_answer(st, target, interface, link_type, ts_ns, wire_len, cap_len, data);
     struct ring_record *rec = reserve(st, w, cap_len, st->lossless);
     if (rec == NULL) {
         atomic_fetch_add_explicit(&w->ring.sh->records_dropped, 1, memory_order_relaxed);
         return false;
     }
-    rec->kind = RING_PACKET;
-    rec->interface = interface;
-    rec->ts_ns = ts_ns;
-    rec->wire_len = wire_len;
-    rec->link_type = (uint32_t)link_type;
-    memcpy(rec->data, data, cap_len);
+    fill(rec, RING_PACKET, interface, link_type, ts_ns, wire_len, cap_len, data);
     commit(w);
     if (ts_ns > st->last_packet_ns)
         st->last_packet_ns = ts_ns;

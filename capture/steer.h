@@ -14,6 +14,8 @@ struct steer_stats {
     uint64_t packets;
     uint64_t bytes;
     uint64_t oversized;  /* larger than half a ring: dropped, counted */
+    uint64_t dns_hint_copies; /* DNS answers copied to the workers that do not own them */
+    uint64_t dns_hint_drops;  /* copies dropped: the ring was full (live only) */
 };
 
 /* Called while a replay waits for ring space, so that children keep being
@@ -37,7 +39,9 @@ struct steer {
 
 void steer_init(struct steer *st, struct pipeline *p, bool lossless, steer_wait_fn hook,
                 void *ctx);
-/* Copies one packet to its worker's ring.  Returns false if it was dropped
+/* Copies one packet to its worker's ring; a DNS answer also goes, as a
+ * RING_DNS_HINT record, to every other worker, so that each worker's DNS
+ * hint cache learns every answer before any later packet (rings are FIFO).  Returns false if it was dropped
  * (live mode, ring full) or the wait was abandoned. */
 bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t ts_ns,
                   uint32_t wire_len, uint32_t cap_len, const uint8_t *data);

@@ -187,6 +187,7 @@ static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][9
     ARG("--max-flows=%u", o->max_flows);
     ARG("--ttl-idle-flow=%u", o->ttl_idle_flow);
     ARG("--ttl-idle-tcp-flow=%u", o->ttl_idle_tcp_flow);
+    ARG("--dhc-max-entries=%u", o->dhc_max_entries);
     argv[n++] = "-u";
     argv[n++] = (char *)o->user;
     if (o->debug)

@@ -40,6 +40,7 @@ const char *tunnel_kind_name(enum tunnel_kind k);
 struct packet_view {
     const uint8_t *l3;     /* IP header */
     uint32_t l3_len;       /* captured bytes from l3, capped at the IP total length */
+    uint32_t l4_off;       /* offset from l3 of the innermost L4 header (after IPv6 extension headers) */
     const uint8_t *src_mac, *dst_mac; /* NULL when the link has none */
     uint16_t vlan_id;      /* outermost 802.1Q id, 0 when untagged */
     uint8_t ip_version;    /* 4 or 6 */
@@ -63,7 +64,6 @@ struct packet_view {
     uint8_t gtp_ip_version;
     uint8_t gtp_src_ip[16], gtp_dst_ip[16];
     uint16_t gtp_src_port, gtp_dst_port;
-    uint32_t l4_off;       /* offset from l3 of the innermost TCP/UDP header */
 };
 
 #define TCP_FIN 0x01
@@ -79,6 +79,14 @@ enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t lin
  * frame cut on the wire, not by the capture's snap length). */
 enum decode_status packet_decode_frame(const uint8_t *data, uint32_t cap_len, uint32_t wire_len,
                                        uint32_t link_type, struct packet_view *pv);
+
+/* A whole UDP datagram from port 53: what the DNS hint cache learns from.
+ * flowsensed copies these to every worker, and each worker applies this
+ * same test to what it decodes (dpi-worker/dns_hints.h). */
+static inline bool packet_is_dns_answer(const struct packet_view *pv)
+{
+    return pv->ip_proto == 17 && pv->src_port == 53 && !pv->fragment;
+}
 
 /* Symmetric: equal for both directions of a flow.  Ports are left out so
  * every fragment of a datagram (only the first has ports) reaches the

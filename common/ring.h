@@ -32,6 +32,8 @@ enum ring_record_kind {
     RING_TICK = 2,   /* no data: the clock moved to ts_ns (live idle time) */
     RING_END = 3,    /* input is over: purge every flow and exit */
     RING_PAD = 4,    /* filler up to the end of the data area */
+    RING_DNS_HINT = 5, /* a copy of a DNS answer owned by another worker: only
+                        * for the DNS hint cache, never a flow's packet */
 };
 
 /* One record.  size and kind come first: a RING_PAD record may be only

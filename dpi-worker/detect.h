@@ -30,6 +30,10 @@ struct flow_metadata {
     uint16_t category;
     const char *category_name;          /* nDPI's name of category */
     const char *host_server_name;       /* NULL when none */
+    /* From the DNS hint cache (dns_hints.c), not from nDPI: */
+    bool dhc_hit;
+    const char *dns_host_name;          /* the cached name of the other address, or NULL */
+    bool host_from_dns;                 /* host_server_name reports dns_host_name */
     bool has_tls;
     char tls_version[8], tls_cipher[8]; /* "0x0303" */
     const char *client_sni, *client_ja3, *server_ja3, *issuer_dn, *subject_dn;

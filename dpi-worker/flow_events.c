@@ -1,5 +1,6 @@
 #include "flow_events.h"
 
+#include "dns_hints.h"
 #include "flow_table.h"
 #include "locality.h"
 #include "reassembly.h"
@@ -175,7 +176,7 @@ static void pk_counters(msgpack_packer *pk, const struct flow *f, const struct f
     pk_kv_u64(pk, "last_seen_at", f->last_seen_ms);
 }
 
-#define FLOW_BASE_FIELDS 30
+#define FLOW_BASE_FIELDS 31
 
 void event_flow(struct channel_writer *w, const struct worker_options *o,
                 const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms,
@@ -207,9 +208,10 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_envelope(pk, o, f);
     pk_kv_bool(pk, "established", false);
     pk_key(pk, "flow");
-    msgpack_pack_map(pk, FLOW_BASE_FIELDS + (m->host_server_name != NULL) + m->has_tls +
-                             m->has_http + (m->dns_query != NULL) + has_ssh + has_dhcp + has_bt +
-                             has_risks + has_mdns + has_ssdp + (m->gtp != NULL));
+    const char *server_name = m->host_from_dns ? m->dns_host_name : m->host_server_name;
+    msgpack_pack_map(pk, FLOW_BASE_FIELDS + (server_name != NULL) + (m->dns_host_name != NULL) +
+                             m->has_tls + m->has_http + (m->dns_query != NULL) + has_ssh +
+                             has_dhcp + has_bt + has_risks + has_mdns + has_ssdp + (m->gtp != NULL));
     pk_kv_digest(pk, f->digest);
     pk_kv_u64(pk, "ip_version", (uint64_t)v);
     pk_kv_u64(pk, "ip_protocol", f->key.ip_protocol);
@@ -228,13 +230,16 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_kv_str(pk, "detected_application_name", m->application_name);
     pk_kv_bool(pk, "detection_guessed", f->guessed);
     pk_kv_bool(pk, "detection_updated", updated);
+    pk_kv_bool(pk, "dhc_hit", m->dhc_hit);
     pk_kv_u64(pk, "category", m->category);
     pk_kv_str(pk, "category_name", m->category_name ? m->category_name : "Unknown");
     pk_kv_u64(pk, "first_seen_at", f->first_seen_ms);
     pk_kv_u64(pk, "first_update_at", detected_at_ms);
     pk_counters(pk, f, &s);
-    if (m->host_server_name)
-        pk_kv_str(pk, "host_server_name", m->host_server_name);
+    if (server_name)
+        pk_kv_str(pk, "host_server_name", server_name);
+    if (m->dns_host_name)
+        pk_kv_str(pk, "dns_host_name", m->dns_host_name);
     if (m->has_tls)
         pk_ssl(pk, m);
     if (m->has_http)
@@ -322,13 +327,14 @@ static double seconds(struct timeval tv)
 
 void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
                         const struct flow_table *t, const struct worker_counters *c,
-                        const struct reassembly *r, uint64_t ndpi_flows, uint64_t ring_corrupt)
+                        const struct reassembly *r, const struct dns_hints *h,
+                        uint64_t ndpi_flows, uint64_t ring_corrupt)
 {
     struct rusage ru;
 
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(w);
-    msgpack_pack_map(pk, 18);
+    msgpack_pack_map(pk, 20);
     pk_kv_str(pk, "type", "worker_stats");
     pk_kv_u64(pk, "worker", (uint64_t)o->id);
     pk_kv_u64(pk, "pid", (uint64_t)o->pid);
@@ -348,6 +354,7 @@ void event_worker_stats(struct channel_writer *w, const struct worker_options *o
     msgpack_pack_map(pk, TUNNEL_KIND_COUNT);
     for (int i = 0; i < TUNNEL_KIND_COUNT; i++)
         pk_kv_u64(pk, tunnel_kind_name((enum tunnel_kind)i), c->tunnels[i]);
+    dns_hints_pack_stats(pk, h);
     pk_kv_u64(pk, "ring_corrupt", ring_corrupt);
     pk_kv_u64(pk, "events_dropped", w->events_dropped);
     pk_kv_double(pk, "cpu_user", seconds(ru.ru_utime));

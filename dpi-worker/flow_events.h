@@ -27,9 +27,10 @@ void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
                       const struct flow *f, const char *reason);
 struct flow_table;
 struct reassembly;
+struct dns_hints;
 void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
                         const struct flow_table *t, const struct worker_counters *c,
-                        const struct reassembly *r,
+                        const struct reassembly *r, const struct dns_hints *h,
                         uint64_t ndpi_flows, uint64_t ring_corrupt);
 
 #endif

@@ -8,6 +8,7 @@
 #define FLOWSENSE_WORKER_FLOW_EXTRA_H
 
 #include "flow.h"
+#include "dns_answer.h"
 #include "packet.h"
 
 #include <stdbool.h>
@@ -33,6 +34,8 @@ struct flow_extra {
     uint64_t record_digest;   /* flow_metadata_digest() of the first `flow` record */
     uint64_t first_update_ms; /* its first_update_at, which updates repeat */
     struct gtp_tunnel gtp;
+    bool dns_looked_up;       /* the DNS hint cache was asked for the first record */
+    char dns_host_name[DNS_NAME_MAX + 1]; /* and what it answered ("" = miss) */
     bool ssdp_seen;
     char ssdp_user_agent[SSDP_VALUE_MAX], ssdp_server[SSDP_VALUE_MAX];
 };

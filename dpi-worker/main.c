@@ -59,6 +59,8 @@ int main(int argc, char **argv)
     if (flow_table_init(&worker.flows, opts.max_flows) != 0)
         fatal("cannot allocate the flow table for %u flows", opts.max_flows);
     reassembly_init(&worker.reassembly);
+    if (dns_hints_init(&worker.dns_hints, opts.dhc_max_entries) != 0)
+        fatal("cannot allocate the DNS hint cache for %u entries", opts.dhc_max_entries);
     /* nDPI reads certificate dates with localtime(), whose first call
      * opens /etc/localtime: load the time zone while files may be opened. */
     tzset();
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 
     worker_run(&worker);
 
+    dns_hints_destroy(&worker.dns_hints);
     reassembly_clear(&worker.reassembly);
     flow_table_destroy(&worker.flows);
     detector_destroy(&worker.detector);

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "log.h"
+#include "dns_hints.h"
 #include "number.h"
 
 #include <getopt.h>
@@ -10,7 +11,7 @@
 
 enum {
     OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP, OPT_LIVE,
-    OPT_ADDRESS, OPT_LOCAL_NET,
+    OPT_ADDRESS, OPT_LOCAL_NET, OPT_DHC,
 };
 
 static unsigned number(const char *opt, const char *v, unsigned min, unsigned max)
@@ -46,6 +47,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         { "live", no_argument, NULL, OPT_LIVE },
         { "address", required_argument, NULL, OPT_ADDRESS },
         { "local-net", required_argument, NULL, OPT_LOCAL_NET },
+        { "dhc-max-entries", required_argument, NULL, OPT_DHC },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -56,6 +58,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
     o->update_interval = 15;
     o->max_detection_pkts = 32;
     o->max_flows = 1000000;
+    o->dhc_max_entries = DNS_HINTS_DEFAULT_ENTRIES;
     o->ttl_idle_flow = 30;
     o->ttl_idle_tcp_flow = 300;
     while ((c = getopt_long(argc, argv, "u:d", longopts, NULL)) != -1) {
@@ -67,6 +70,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         case OPT_TTL: o->ttl_idle_flow = number("--ttl-idle-flow", optarg, 1, 86400); break;
         case OPT_TTL_TCP: o->ttl_idle_tcp_flow = number("--ttl-idle-tcp-flow", optarg, 1, 86400); break;
         case OPT_LIVE: o->live = true; break;
+        case OPT_DHC: o->dhc_max_entries = number("--dhc-max-entries", optarg, 16, 16777216); break;
         case OPT_IFACE:
             /* --interface NAME ROLE: the role is the next argument. */
             if (o->n_interfaces == FLOWSENSE_MAX_INTERFACES || optind >= argc)

@@ -23,6 +23,7 @@ struct worker_options {
     unsigned update_interval;    /* seconds of packet time */
     unsigned max_detection_pkts;
     unsigned max_flows;
+    unsigned dhc_max_entries;    /* DNS hint cache addresses */
     unsigned ttl_idle_flow;      /* seconds */
     unsigned ttl_idle_tcp_flow;  /* seconds */
     struct worker_interface interfaces[FLOWSENSE_MAX_INTERFACES];

@@ -28,14 +28,14 @@ static uint64_t mix_str(uint64_t h, const char *s)
 uint64_t record_digest(const struct flow *f, const struct flow_metadata *m)
 {
     /* Adding a field to flow_metadata changes its size: then add it below. */
-    _Static_assert(sizeof(struct flow_metadata) == 1048,
+    _Static_assert(sizeof(struct flow_metadata) == 1064,
                    "record_digest() must mix every field of struct flow_metadata");
     const char *strings[] = {
         m->host_server_name, m->tls_version, m->tls_cipher, m->client_sni, m->client_ja3,
         m->server_ja3, m->issuer_dn, m->subject_dn, m->server_cn, m->alpn, m->http_url,
         m->http_user_agent, m->dns_query, m->ssh_client, m->ssh_server, m->dhcp_fingerprint,
         m->dhcp_class_ident, m->bt_info_hash, m->mdns_answer, m->ssdp_user_agent,
-        m->ssdp_server,
+        m->ssdp_server, m->dns_host_name,
     };
     uint64_t h = FNV_OFFSET;
 
@@ -46,6 +46,8 @@ uint64_t record_digest(const struct flow *f, const struct flow_metadata *m)
     h = MIX(h, m->category);
     h = MIX(h, m->has_tls);
     h = MIX(h, m->has_http);
+    h = MIX(h, m->dhc_hit);
+    h = MIX(h, m->host_from_dns);
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         h = mix_str(h, strings[i]);
     h = mix_bytes(h, m->risk_ids, m->risk_count);

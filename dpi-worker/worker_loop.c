@@ -22,6 +22,20 @@
 
 volatile int worker_stop_requested;
 
+/* The DNS hint of a flow: looked up once, when its first record goes,
+ * and repeated from the flow's extra in its update, so that an entry
+ * evicted or relearnt in between does not change what the flow showed. */
+static void annotate_from_dns(struct worker *w, struct flow *f, struct flow_metadata *m,
+                              uint64_t at_ms)
+{
+    const struct flow_extra *x = f->extra;
+
+    if (x && x->dns_looked_up)
+        dns_hints_apply(m, x->dns_host_name[0] ? x->dns_host_name : NULL);
+    else
+        dns_hints_annotate(&w->dns_hints, w->opts, f, m, at_ms);
+}
+
 /* The first `flow` record, sent as soon as the protocol is known (or
  * nDPI gave up); first_update_at is at_ms. */
 static void first_record(struct worker *w, struct flow *f, uint64_t at_ms, bool more_to_come)
@@ -29,6 +43,7 @@ static void first_record(struct worker *w, struct flow *f, uint64_t at_ms, bool 
     struct flow_metadata m;
 
     detector_metadata(&w->detector, f, &m);
+    annotate_from_dns(w, f, &m, at_ms);
     event_flow(&w->events, w->opts, f, &m, at_ms, false);
     f->state = FLOW_DISSECTING;
     if (!more_to_come)
@@ -39,6 +54,9 @@ static void first_record(struct worker *w, struct flow *f, uint64_t at_ms, bool 
         x->record_sent = true;
         x->record_digest = record_digest(f, &m);
         x->first_update_ms = at_ms;
+        x->dns_looked_up = true;
+        if (m.dns_host_name)
+            snprintf(x->dns_host_name, sizeof(x->dns_host_name), "%s", m.dns_host_name);
     }
 }
 
@@ -51,6 +69,7 @@ static void finish_dissection(struct worker *w, struct flow *f)
     struct flow_metadata m;
 
     detector_metadata(&w->detector, f, &m);
+    annotate_from_dns(w, f, &m, x ? x->first_update_ms : f->last_seen_ms);
     if (x == NULL || !x->record_sent || record_digest(f, &m) != x->record_digest)
         event_flow(&w->events, w->opts, f, &m, x ? x->first_update_ms : f->first_seen_ms, true);
     flow_extra_free(f);
@@ -130,6 +149,7 @@ static void expire_flows(struct worker *w, uint64_t until)
 static void send_worker_stats(struct worker *w)
 {
     event_worker_stats(&w->events, w->opts, &w->flows, &w->counters, &w->reassembly,
+                       &w->dns_hints,
                        w->detector.ndpi_flows_live,
                        atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
 }
@@ -286,6 +306,9 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
         w->counters.decode_errors[st]++;
         return;
     }
+    /* Before the flow sees it: a DNS answer is learned at the same point
+     * of every worker's input (see handle_dns_hint). */
+    dns_hints_learn(&w->dns_hints, &pv, ts_ms);
     /* The flow's bytes and packets are counted when the datagram is whole:
      * a datagram never made whole belongs to no flow. */
     if (pv.fragment && !reassemble(w, rec, &pv, ts_ms, &wire_bytes, &packets))
@@ -312,11 +335,27 @@ static void handle_packet(struct worker *w, const struct ring_record *rec)
     detection_step(w, f, detector_process(&w->detector, f, &pv, dir, ts_ms), f->last_seen_ms);
 }
 
+/* Another worker's DNS answer: decoded as the owner decodes it, so that
+ * both learn exactly the same answers, then used for the cache only. */
+static void handle_dns_hint(struct worker *w, const struct ring_record *rec)
+{
+    struct packet_view pv;
+
+    w->dns_hints.hint_records++;
+    if (rec->interface >= w->opts->n_interfaces ||
+        packet_decode_frame(rec->data, rec->cap_len, rec->wire_len, rec->link_type, &pv) !=
+            DECODE_OK)
+        return;
+    dns_hints_learn(&w->dns_hints, &pv, rec->ts_ns / 1000000);
+}
+
 void worker_handle_record(struct worker *w, const struct ring_record *rec)
 {
     advance_clock(w, rec->ts_ns / 1000000);
     if (rec->kind == RING_PACKET)
         handle_packet(w, rec);
+    else if (rec->kind == RING_DNS_HINT)
+        handle_dns_hint(w, rec);
 }
 
 void worker_purge_all(struct worker *w, const char *reason)

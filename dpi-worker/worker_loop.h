@@ -6,6 +6,7 @@
 
 #include "channel.h"
 #include "detect.h"
+#include "dns_hints.h"
 #include "flow_events.h"
 #include "flow_table.h"
 #include "options.h"
@@ -20,6 +21,7 @@ struct worker {
     struct detector detector;
     struct worker_counters counters;
     struct reassembly reassembly;
+    struct dns_hints dns_hints;
     uint64_t now_ms;           /* packet time */
     uint64_t next_status_ms;
     uint64_t swept_ms;         /* expiry has run up to this second */

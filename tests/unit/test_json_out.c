@@ -528,7 +528,7 @@ static void test_record_agent_status(void **state)
         "{\"type\":\"agent_status\",\"timestamp\":1700000000,\"update_interval\":15,\"uptime\":42,"
         "\"cpu_cores\":4,\"cpu_user\":3.75,\"cpu_user_prev\":0.0,\"cpu_system\":0.875,"
         "\"cpu_system_prev\":0.0,\"maxrss_kb\":6000,\"maxrss_kb_prev\":0,\"flow_count\":12,"
-        "\"flow_count_prev\":0,\"flows\":12,\"flows_prev\":0,\"dhc_status\":false,\"dhc_size\":0,"
+        "\"flow_count_prev\":0,\"flows\":12,\"flows_prev\":0,\"dhc_status\":true,\"dhc_size\":0,"
         "\"capture\":{\"packets\":100,\"ring_drops\":[0,1],\"cpu_user\":1.0,\"cpu_system\":0.25,"
         "\"maxrss_kb\":3000},"
         "\"workers\":[{\"worker\":1,\"flows\":12,\"cpu_user\":2.25,\"cpu_system\":0.5,"
@@ -702,6 +702,31 @@ static void test_agent_status_before_any_stats(void **state)
     const char *line = render(f);
     assert_non_null(strstr(line, "\"update_interval\":60,"));
     assert_non_null(strstr(line, "\"capture\":{},\"workers\":[],"));
+    agent_destroy(&a);
+}
+
+/* Every worker learns every DNS answer: dhc_size is the largest cache,
+ * not the sum of the copies. */
+static void test_agent_status_dhc_size(void **state)
+{
+    struct fixture *f = *state;
+    struct agent a;
+    struct agent_self self = { .timestamp = 1, .uptime = 0 };
+    struct agent_counters counters = { 0 };
+    static const uint64_t sizes[3] = { 7, 9, 8 };
+
+    assert_int_equal(agent_init(&a, 3, 15), 0);
+    for (unsigned w = 0; w < 3; w++) {
+        msgpack_sbuffer_clear(&f->sb);
+        msgpack_pack_map(&f->pk, 3);
+        pk_kv_str(&f->pk, "type", "worker_stats");
+        pk_kv_u64(&f->pk, "worker", w);
+        pk_kv_u64(&f->pk, "dhc_size", sizes[w]);
+        store_stats(f, &a, (int)w);
+    }
+    msgpack_sbuffer_clear(&f->sb);
+    agent_status_pack(&a, &f->pk, &self, &counters, false);
+    assert_non_null(strstr(render(f), "\"dhc_status\":true,\"dhc_size\":9,"));
     agent_destroy(&a);
 }
 
@@ -1147,6 +1172,7 @@ int main(void)
         T(test_worker_exit_drops_the_dead_workers_stats),
         T(test_worker_exit_is_checked),
         T(test_agent_status_before_any_stats),
+        T(test_agent_status_dhc_size),
         T(test_framing_length_counts_bytes),
         T(test_framing_after_a_larger_record),
         T(test_accepts_each_event_type_on_its_channel),
