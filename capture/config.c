@@ -172,6 +172,12 @@ static int socket_key(struct config_parse *c, const char *key, const char *value
         c->o->client_queue = (unsigned)(n << 10);
         return 1;
     }
+    if (strcmp(key, "dump_established_flows") == 0 || strcmp(key, "dump_unknown_flows") == 0) {
+        bool *flag = key[5] == 'e' ? &c->o->dump_established_flows : &c->o->dump_unknown_flows;
+        if (options_parse_bool(value, flag) != 0)
+            return reject(c, "socket", key, "'%s' is not yes or no", value);
+        return 1;
+    }
     if (!split_index(key, base, sizeof(base), &index))
         return reject(c, "socket", key, "an index is written [0] to [%d]", MAX_INDEX);
     if (strcmp(base, "listen_path") == 0) {
@@ -194,11 +200,9 @@ static int socket_key(struct config_parse *c, const char *key, const char *value
         c->tcp_line[index] = c->line;
         return 1;
     }
-    if (strcmp(base, "dump_established_flows") == 0 || strcmp(base, "dump_unknown_flows") == 0)
-        return reject(c, "socket", key, "not supported yet by flowsense");
     return reject(c, "socket", key,
                   "unknown key (known: listen_path[N], listen_address[N], listen_port[N], "
-                  "client_queue_kb)");
+                  "client_queue_kb, dump_established_flows, dump_unknown_flows)");
 }
 
 static int interface_key(struct config_parse *c, const char *section, const char *key,

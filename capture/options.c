@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum {
@@ -27,6 +28,8 @@ enum {
     OPT_TTL_IDLE_FLOW,
     OPT_TTL_IDLE_TCP_FLOW,
     OPT_CHECK_CONFIG,
+    OPT_DUMP_ESTABLISHED_FLOWS,
+    OPT_DUMP_UNKNOWN_FLOWS,
 };
 
 static void usage(FILE *out)
@@ -38,13 +41,16 @@ static void usage(FILE *out)
             "                  [--update-interval SEC] [--max-detection-pkts N]\n"
             "                  [--max-flows N] [--ring-size BYTES] [--client-queue BYTES]\n"
             "                  [--ttl-idle-flow SEC] [--ttl-idle-tcp-flow SEC]\n"
-            "                  [-c FILE] [--check-config]\n"
+            "                  [--dump-established-flows[=yes|no]]\n"
+            "                  [--dump-unknown-flows[=yes|no]] [-c FILE] [--check-config]\n"
             "  -i/-I IFACE   capture live on IFACE (LAN role); -E: WAN role\n"
             "  -r FILE       replay a pcap or pcapng file (lossless, packet time)\n"
             "  -w WORKERS    DPI worker processes (default: cores - 1, at least 1)\n"
             "  --listen ADDR serve the stream (default " DEFAULT_LISTEN
             " unless --stdout)\n"
             "  --stdout      write records as NDJSON to standard output\n"
+            "  --dump-established-flows  a new client first gets every active flow\n"
+            "  --dump-unknown-flows      ... those of no known protocol included\n"
             "  -u USER       unprivileged user for all processes (default " DEFAULT_USER ")\n"
             "  -c FILE       configuration file (default " DEFAULT_CONFIG
             ", if present);\n"
@@ -84,6 +90,32 @@ const char *options_add_listen(struct options *o, const char *address)
         return "too many listening addresses (at most " STR(FLOWSENSE_MAX_LISTENERS) ")";
     o->listen[o->n_listen++] = address;
     return NULL;
+}
+
+int options_parse_bool(const char *text, bool *value)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1" };
+    static const char *const no[] = { "no", "false", "off", "0" };
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(text, yes[i]) == 0 || strcasecmp(text, no[i]) == 0) {
+            *value = strcasecmp(text, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* --flag (yes) or --flag=yes|no. */
+static bool parse_flag(const char *opt, const char *value)
+{
+    bool on = true;
+
+    if (value != NULL && options_parse_bool(value, &on) != 0) {
+        fprintf(stderr, "flowsensed: %s: '%s' is not yes or no\n", opt, value);
+        exit(2);
+    }
+    return on;
 }
 
 static void add_source(struct options *o, const char *name, bool live, bool internal)
@@ -141,6 +173,8 @@ void options_parse(struct options *o, int argc, char **argv)
         { "ttl-idle-tcp-flow", required_argument, NULL, OPT_TTL_IDLE_TCP_FLOW },
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+        { "dump-established-flows", optional_argument, NULL, OPT_DUMP_ESTABLISHED_FLOWS },
+        { "dump-unknown-flows", optional_argument, NULL, OPT_DUMP_UNKNOWN_FLOWS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -231,6 +265,12 @@ void options_parse(struct options *o, int argc, char **argv)
         case OPT_CLIENT_QUEUE:
             o->client_queue =
                 (unsigned)parse_number("--client-queue", optarg, 64 << 10, 1 << 30);
+            break;
+        case OPT_DUMP_ESTABLISHED_FLOWS:
+            o->dump_established_flows = parse_flag("--dump-established-flows", optarg);
+            break;
+        case OPT_DUMP_UNKNOWN_FLOWS:
+            o->dump_unknown_flows = parse_flag("--dump-unknown-flows", optarg);
             break;
         case OPT_TTL_IDLE_FLOW:
             o->ttl_idle_flow = (unsigned)parse_number("--ttl-idle-flow", optarg, 1, 86400);
