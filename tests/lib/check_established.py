@@ -2,7 +2,7 @@
 """Checks a late client's connect-time replay against an early client.
 
   check_established.py EARLY LATE [--unknown] [--protocol NAME] [--no-flows]
-                       [--off] [--limit N]
+                       [--off] [--limit N] [--lost]
 
 EARLY is the NDJSON stream of a client connected from the start, cut at
 the moment LATE's client connected (the replay was paused then); the
@@ -19,6 +19,9 @@ flow_status, before any live record; every later `flow` record has
 "established": false, and every flow_purge follows a `flow` record of its
 flow unless the flow was left out of the replay.  --no-flows: LATE holds
 no flow record at all.  --off: no established record, store limit 0.
+--lost: a worker died before LATE connected; its flows left the store
+(agent_status established_flows.lost of them) and are not replayed: the
+replay is the rest of the active flows.
 Prints one summary line; exit status 1 with the reason on failure.
 """
 
@@ -68,6 +71,7 @@ def main():
     ap.add_argument("--no-flows", action="store_true")
     ap.add_argument("--off", action="store_true")
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--lost", action="store_true")
     a = ap.parse_args()
 
     active = active_flows(load(a.early))
@@ -78,6 +82,9 @@ def main():
     if a.off:
         if store.get("limit") != 0 or store.get("stored") != 0:
             fail("replay off, yet the store reports %s" % store)
+    elif a.lost:
+        if not store.get("lost") or store.get("stored") != len(active) - store["lost"]:
+            fail("a worker died: want lost > 0 and stored = %d - lost, got %s" % (len(active), store))
     else:
         if store.get("stored") != len(active):
             fail("agent_status says %s flows stored, %d were active" % (store.get("stored"), len(active)))
@@ -114,6 +121,11 @@ def main():
         if t == "flow":
             flows_seen.add(digest)
 
+    if a.lost:
+        if not set(replayed) <= set(want) or len(replayed) != store["stored"]:
+            fail("replayed %d flows, %d of them not active; want the %d still stored" % (
+                len(replayed), len(set(replayed) - set(want)), store["stored"]))
+        want = {d: want[d] for d in replayed}
     if set(replayed) != set(want):
         fail("replayed %d flows, expected %d: %d missing (e.g. %s), %d extra (e.g. %s)" % (
             len(replayed), len(want), len(set(want) - set(replayed)),
