@@ -69,7 +69,14 @@ void broker_flow_event(struct broker *b, enum record_type type, const msgpack_ob
         return;
     }
     struct established_entry *e = established_find(s, event);
-    r->publishing = r->active > 0 ? e : NULL;
+    r->publishing = NULL;
+    if (r->active > 0 && e != NULL && (r->unknown_flows || !e->unknown)) {
+        size_t off = 0;
+        if (msgpack_unpack_next(&s->unpacked, e->raw, e->raw_len, &off) == MSGPACK_UNPACK_SUCCESS) {
+            record_view_from_event(&r->publishing_view, RECORD_FLOW, &s->unpacked.data);
+            r->publishing = e;
+        }
+    }
     broker_publish(b, type, event);
     r->publishing = NULL;
     if (type == RECORD_FLOW)
@@ -152,7 +159,8 @@ bool broker_replay_withholds(const struct broker *b, unsigned i)
     const struct established_entry *e = r->publishing;
 
     return e != NULL && cur->client_id != 0 && cur->client_id == b->clients.slot[i].id &&
-           e->seq >= cur->next->seq && e->seq < cur->end_seq;
+           e->seq >= cur->next->seq && e->seq < cur->end_seq &&
+           subscription_matches(b->clients.slot[i].sub, &r->publishing_view);
 }
 
 /* Renders one entry for one client if its subscription takes it; returns

@@ -12,9 +12,9 @@
  * records keep flowing to it, and each flow's records stay in order:
  *   - a flow detected after the client connected arrives live
  *     ("established": false) and is not replayed;
- *   - a flow_status or flow_purge of a flow not replayed yet is withheld:
- *     the replayed record carries the latest counters, and a purged flow
- *     is simply not replayed;
+ *   - a flow_status or flow_purge of a flow not replayed yet, that the
+ *     client's replay includes, is withheld: the replayed record carries
+ *     the latest counters, and a purged flow is simply not replayed;
  *   - records of flows already replayed arrive as they happen.
  * The replay starts once the client's subscription is in, or
  * REPLAY_GRACE_MS after it connected without starting one. */
@@ -48,9 +48,11 @@ struct replay {
     bool unknown_flows; /* dump_unknown_flows */
     struct replay_cursor cursor[CLIENT_MAX]; /* by client slot */
     unsigned active;                         /* cursors not done */
-    /* The entry of the record being published: clients whose replay has
-     * not reached it do not get the record. */
+    /* The entry of the record being published, and the view of its
+     * replayed record: clients whose replay has not reached it, and would
+     * get it, do not get the live record. */
     const struct established_entry *publishing;
+    struct record_view publishing_view;
     /* A worker died with events still in its channel: its entries are
      * dropped again once that channel has been read empty. */
     bool worker_stale[FLOWSENSE_MAX_WORKERS];

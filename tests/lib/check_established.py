@@ -2,7 +2,7 @@
 """Checks a late client's connect-time replay against an early client.
 
   check_established.py EARLY LATE [--unknown] [--protocol NAME] [--no-flows]
-                       [--off] [--limit N] [--lost]
+                       [--off] [--limit N] [--lost] [--paced EARLY_FULL]
 
 EARLY is the NDJSON stream of a client connected from the start, cut at
 the moment LATE's client connected (the replay was paused then); the
@@ -22,6 +22,13 @@ no flow record at all.  --off: no established record, store limit 0.
 --lost: a worker died before LATE connected; its flows left the store
 (agent_status established_flows.lost of them) and are not replayed: the
 replay is the rest of the active flows.
+--paced EARLY_FULL: the replay went on while flows were purged (the late
+client read slowly and the capture resumed as it connected), so live
+records may come between replayed ones.  Then each active flow is either
+replayed (before any record of it, with counters at least the early
+ones) or, purged meanwhile (EARLY_FULL, the early client's whole stream,
+shows its purge), absent from LATE altogether: its flow_status and
+flow_purge were withheld.  Both kinds must occur.
 Prints one summary line; exit status 1 with the reason on failure.
 """
 
@@ -72,6 +79,7 @@ def main():
     ap.add_argument("--off", action="store_true")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--lost", action="store_true")
+    ap.add_argument("--paced", metavar="EARLY_FULL")
     a = ap.parse_args()
 
     active = active_flows(load(a.early))
@@ -106,8 +114,10 @@ def main():
         digest = r.get("flow", {}).get("digest")
         if a.no_flows and t == "flow":
             fail("record %d: a flow record reached a client that did not subscribe to flows" % i)
+        if digest in want and digest not in flows_seen and t != "flow":
+            fail("record %d: %s of flow %s before its replayed record" % (i, t, digest))
         if t == "flow" and r.get("established") is True:
-            if live_seen:
+            if live_seen and not a.paced:
                 fail("record %d: established record after a live one" % i)
             if digest in replayed:
                 fail("record %d: flow %s replayed twice" % (i, digest))
@@ -121,6 +131,27 @@ def main():
         if t == "flow":
             flows_seen.add(digest)
 
+    if a.paced:
+        purged = {r["flow"]["digest"] for r in load(a.paced) if r.get("type") == "flow_purge"}
+        absent = set(want) - set(replayed)
+        if not set(replayed) <= set(want):
+            fail("%d replayed flows were not active" % len(set(replayed) - set(want)))
+        if not absent or not replayed:
+            fail("replayed %d of %d active flows: the replay did not overlap the purges"
+                 % (len(replayed), len(want)))
+        if not absent <= purged:
+            fail("%d active flows neither replayed nor purged" % len(absent - purged))
+        if absent & flows_seen:
+            fail("a flow missing from the replay still reached the client")
+        counters = ("local_bytes", "other_bytes", "local_packets", "other_packets", "total_bytes",
+                    "total_packets", "detection_packets", "last_seen_at")
+        for d in replayed:
+            for k in counters:
+                if replayed[d]["flow"].get(k, 0) < want[d]["flow"].get(k, 0):
+                    fail("flow %s replayed with %s below the early stream's" % (d, k))
+                replayed[d]["flow"][k] = want[d]["flow"].get(k)
+        print("paced: %d replayed, %d purged during the replay (withheld)" % (len(replayed), len(absent)))
+        want = {d: want[d] for d in replayed}
     if a.lost:
         if not set(replayed) <= set(want) or len(replayed) != store["stored"]:
             fail("replayed %d flows, %d of them not active; want the %d still stored" % (
