@@ -50,7 +50,7 @@ def udp_frame(src, dst, sport, dport, payload, ident, forward):
 
 def dns_flow(i, prefix):
     client, server = [10, prefix, (i >> 8) & 0xFF, i & 0xFF], [10, 0, 0, 53]
-    sport = 20000 + i
+    sport = 20000 + i % 45000  # with the address, unique for 65536 flows
     q = b"".join(bytes([len(p)]) + p.encode() for p in ("held%d" % i, "flowsense", "test"))
     q += b"\x00" + struct.pack("!HH", 1, 1)
     query = struct.pack("!HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + q
