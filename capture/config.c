@@ -173,7 +173,8 @@ static int socket_key(struct config_parse *c, const char *key, const char *value
         return 1;
     }
     if (strcmp(key, "dump_established_flows") == 0 || strcmp(key, "dump_unknown_flows") == 0) {
-        bool *flag = key[5] == 'e' ? &c->o->dump_established_flows : &c->o->dump_unknown_flows;
+        bool *flag = strcmp(key, "dump_unknown_flows") == 0 ? &c->o->dump_unknown_flows
+                                                            : &c->o->dump_established_flows;
         if (options_parse_bool(value, flag) != 0)
             return reject(c, "socket", key, "'%s' is not yes or no", value);
         return 1;
