@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define INTERFACE_SECTION "capture-interface-"
+#define LOCAL_NETWORKS_SECTION "local-networks"
 #define MAX_INDEX 99
 
 struct config_parse {
@@ -26,6 +28,10 @@ struct config_parse {
     const char *tcp_address[MAX_INDEX + 1];
     const char *tcp_port[MAX_INDEX + 1];
     unsigned tcp_line[MAX_INDEX + 1];
+    /* Indexes given, so none is given twice: [local-networks] network[N],
+     * and address[N] of each source. */
+    bool network_seen[MAX_INDEX + 1];
+    bool address_seen[FLOWSENSE_MAX_INTERFACES][MAX_INDEX + 1];
 };
 
 static int reject(struct config_parse *c, const char *section, const char *key,
@@ -206,6 +212,55 @@ static int socket_key(struct config_parse *c, const char *key, const char *value
                   "client_queue_kb, dump_established_flows, dump_unknown_flows)");
 }
 
+/* network[N] or address[N] = CIDR, into list; seen[] catches an index
+ * given twice. */
+static int network_value(struct config_parse *c, const char *section, const char *key,
+                         const char *value, bool seen[MAX_INDEX + 1],
+                         struct ip_prefix_list *list)
+{
+    char base[32];
+    unsigned index;
+    struct ip_prefix p;
+
+    if (!split_index(key, base, sizeof(base), &index))
+        return reject(c, section, key, "an index is written [0] to [%d]", MAX_INDEX);
+    if (seen[index])
+        return reject(c, section, key, "given twice");
+    seen[index] = true;
+    const char *why = ip_prefix_parse(value, &p);
+    if (why)
+        return reject(c, section, key,
+                      "'%s' is not a network: %s (write ADDRESS/LENGTH, e.g. 192.168.0.0/16 or "
+                      "fd00::/8)",
+                      value, why);
+    if (ip_prefix_list_add(list, &p) < 0)
+        return reject(c, section, key, "more than %d networks", IP_PREFIX_LIST_MAX);
+    return 1;
+}
+
+static bool is_indexed(const char *key, const char *base)
+{
+    size_t n = strlen(base);
+
+    return strncmp(key, base, n) == 0 && (key[n] == '\0' || key[n] == '[');
+}
+
+/* [local-networks]: defaults = yes|no, network[N] = CIDR. */
+static int local_networks_key(struct config_parse *c, const char *key, const char *value)
+{
+    if (strcmp(key, "defaults") == 0) {
+        bool yes;
+        if (options_parse_bool(value, &yes) != 0)
+            return reject(c, LOCAL_NETWORKS_SECTION, key, "'%s' is not yes or no", value);
+        c->o->no_default_local_nets = !yes;
+        return 1;
+    }
+    if (is_indexed(key, "network"))
+        return network_value(c, LOCAL_NETWORKS_SECTION, key, value, c->network_seen,
+                             &c->o->local_nets);
+    return reject(c, LOCAL_NETWORKS_SECTION, key, "unknown key (known: defaults, network[N])");
+}
+
 static int interface_key(struct config_parse *c, const char *section, const char *key,
                          const char *value)
 {
@@ -236,7 +291,10 @@ static int interface_key(struct config_parse *c, const char *section, const char
         s->bpf = keep(value);
         return 1;
     }
-    return reject(c, section, key, "unknown key (known: role, filter)");
+    if (is_indexed(key, "address"))
+        return network_value(c, section, key, value, c->address_seen[s - c->o->sources],
+                             &s->addresses);
+    return reject(c, section, key, "unknown key (known: role, filter, address[N])");
 }
 
 static int on_value(void *user, const char *section, const char *key, const char *value)
@@ -252,10 +310,11 @@ static int on_value(void *user, const char *section, const char *key, const char
     if (strncmp(section, INTERFACE_SECTION, strlen(INTERFACE_SECTION)) == 0 &&
         section[strlen(INTERFACE_SECTION)] != '\0')
         return interface_key(c, section, key, value);
-    if (strcmp(section, "local-networks") == 0)
-        return reject(c, section, key, "not supported yet by flowsense");
+    if (strcmp(section, LOCAL_NETWORKS_SECTION) == 0)
+        return local_networks_key(c, key, value);
     return reject(c, section, key,
-                  "unknown section (known: [flowsense], [socket], [capture-interface-NAME])");
+                  "unknown section (known: [flowsense], [socket], [capture-interface-NAME], "
+                  "[local-networks])");
 }
 
 /* listen_address[N] with listen_port[N] -> "tcp:ADDRESS:PORT". */

@@ -5,7 +5,8 @@
  *                 ttl_idle_tcp_flow, max_flows, workers, user
  *   [socket]      listen_path[N], listen_address[N] + listen_port[N],
  *                 client_queue_kb, dump_established_flows, dump_unknown_flows
- *   [capture-interface-NAME]  role = LAN|WAN, filter = BPF
+ *   [capture-interface-NAME]  role = LAN|WAN, filter = BPF, address[N] = CIDR
+ *   [local-networks]  defaults = yes|no, network[N] = CIDR
  *
  * The file is read before the command line, which overrides it.  A file
  * from outside is hostile input: every value is checked, and the first

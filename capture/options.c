@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "config.h"
+#include "local_networks.h"
 #include "log.h"
 #include "number.h"
 #include "ring.h"
@@ -30,6 +31,8 @@ enum {
     OPT_CHECK_CONFIG,
     OPT_DUMP_ESTABLISHED_FLOWS,
     OPT_DUMP_UNKNOWN_FLOWS,
+    OPT_LOCAL_NET,
+    OPT_LOCAL_DEFAULTS,
 };
 
 static void usage(FILE *out)
@@ -42,7 +45,9 @@ static void usage(FILE *out)
             "                  [--max-flows N] [--ring-size BYTES] [--client-queue BYTES]\n"
             "                  [--ttl-idle-flow SEC] [--ttl-idle-tcp-flow SEC]\n"
             "                  [--dump-established-flows[=yes|no]]\n"
-            "                  [--dump-unknown-flows[=yes|no]] [-c FILE] [--check-config]\n"
+            "                  [--dump-unknown-flows[=yes|no]]\n"
+            "                  [-c FILE] [--check-config]\n"
+            "                  [--local-net CIDR]... [--local-defaults yes|no] [-A CIDR]...\n"
             "  -i/-I IFACE   capture live on IFACE (LAN role); -E: WAN role\n"
             "  -r FILE       replay a pcap or pcapng file (lossless, packet time)\n"
             "  -w WORKERS    DPI worker processes (default: cores - 1, at least 1)\n"
@@ -55,7 +60,11 @@ static void usage(FILE *out)
             "  -c FILE       configuration file (default " DEFAULT_CONFIG
             ", if present);\n"
             "                the command line overrides it\n"
-            "  --check-config  validate the configuration and the command line, then exit\n");
+            "  --check-config  validate the configuration and the command line, then exit\n"
+            "  --local-net CIDR  a local network for every source (repeatable; replaces\n"
+            "                the file's [local-networks] network[N])\n"
+            "  --local-defaults yes|no  count the private networks as local (default yes)\n"
+            "  -A, --address CIDR  a network of the -i/-I/-E/-r just before (repeatable)\n");
 }
 
 static unsigned long parse_number(const char *opt, const char *value, unsigned long min,
@@ -94,16 +103,10 @@ const char *options_add_listen(struct options *o, const char *address)
 
 int options_parse_bool(const char *text, bool *value)
 {
-    static const char *const yes[] = { "yes", "true", "on", "1" };
-    static const char *const no[] = { "no", "false", "off", "0" };
-
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (strcasecmp(text, yes[i]) == 0 || strcasecmp(text, no[i]) == 0) {
-            *value = strcasecmp(text, yes[i]) == 0;
-            return 0;
-        }
-    }
-    return -1;
+    if (strcasecmp(text, "yes") != 0 && strcasecmp(text, "no") != 0)
+        return -1;
+    *value = strcasecmp(text, "yes") == 0;
+    return 0;
 }
 
 /* --flag (yes) or --flag=yes|no. */
@@ -116,6 +119,25 @@ static bool parse_flag(const char *opt, const char *value)
         exit(2);
     }
     return on;
+}
+
+/* --local-net and -A: CIDR text into a list, or exit 2. */
+static void add_network(const char *opt, const char *text, struct ip_prefix_list *l)
+{
+    struct ip_prefix p;
+    const char *why = ip_prefix_parse(text, &p);
+
+    if (why) {
+        fprintf(stderr,
+                "flowsensed: %s: '%s' is not a network: %s (write ADDRESS/LENGTH, e.g. "
+                "192.168.0.0/16 or fd00::/8)\n",
+                opt, text, why);
+        exit(2);
+    }
+    if (ip_prefix_list_add(l, &p) < 0) {
+        fprintf(stderr, "flowsensed: %s: more than %d networks\n", opt, IP_PREFIX_LIST_MAX);
+        exit(2);
+    }
 }
 
 static void add_source(struct options *o, const char *name, bool live, bool internal)
@@ -175,11 +197,14 @@ void options_parse(struct options *o, int argc, char **argv)
         { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
         { "dump-established-flows", optional_argument, NULL, OPT_DUMP_ESTABLISHED_FLOWS },
         { "dump-unknown-flows", optional_argument, NULL, OPT_DUMP_UNKNOWN_FLOWS },
+        { "local-net", required_argument, NULL, OPT_LOCAL_NET },
+        { "local-defaults", required_argument, NULL, OPT_LOCAL_DEFAULTS },
+        { "address", required_argument, NULL, 'A' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     bool have_live = false, have_file = false, cli_sources = false, cli_listen = false;
-    bool explicit_config = false, check = false;
+    bool explicit_config = false, check = false, cli_local_nets = false;
     const char *config_path = DEFAULT_CONFIG;
     char err[512];
     int c;
@@ -205,12 +230,18 @@ void options_parse(struct options *o, int argc, char **argv)
     for (int i = 0; i < o->n_sources; i++)
         have_live |= o->sources[i].live;
 
-    while ((c = getopt_long(argc, argv, "i:I:E:r:w:u:f:c:dVh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:I:E:r:w:u:f:c:dVhA:", longopts, NULL)) != -1) {
         /* Sources and listeners on the command line replace the file's. */
         if ((c == 'i' || c == 'I' || c == 'E' || c == 'r') && !cli_sources) {
             cli_sources = true;
+            for (int i = 0; i < o->n_sources; i++)
+                ip_prefix_list_clear(&o->sources[i].addresses);
             o->n_sources = 0;
             have_live = false;
+        }
+        if (c == OPT_LOCAL_NET && !cli_local_nets) {
+            cli_local_nets = true;
+            ip_prefix_list_clear(&o->local_nets);
         }
         if (c == OPT_LISTEN && !cli_listen) {
             cli_listen = true;
@@ -229,6 +260,20 @@ void options_parse(struct options *o, int argc, char **argv)
         case 'r':
             add_source(o, optarg, false, true);
             have_file = true;
+            break;
+        case 'A':
+            if (!cli_sources) {
+                fprintf(stderr, "flowsensed: -A %s: give it after the -i, -I, -E or -r it "
+                                "belongs to\n", optarg);
+                exit(2);
+            }
+            add_network("-A", optarg, &o->sources[o->n_sources - 1].addresses);
+            break;
+        case OPT_LOCAL_NET:
+            add_network("--local-net", optarg, &o->local_nets);
+            break;
+        case OPT_LOCAL_DEFAULTS:
+            o->no_default_local_nets = !parse_flag("--local-defaults", optarg);
             break;
         case 'c':
         case OPT_CHECK_CONFIG:
@@ -310,10 +355,15 @@ void options_parse(struct options *o, int argc, char **argv)
         fprintf(stderr, "flowsensed: --wait-for-client needs a --listen address\n");
         exit(2);
     }
+    if (local_networks_resolve(o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "flowsensed: %s\n", err);
+        exit(2);
+    }
     if (check) {
         printf("flowsensed: %s: configuration ok: %d source(s), %d listener(s), %d worker(s)\n",
                o->config_path ? o->config_path : "(no configuration file)", o->n_sources,
                o->n_listen, o->workers);
+        local_networks_print(o, stdout);
         exit(0);
     }
 }

@@ -3,6 +3,7 @@
 #define FLOWSENSE_CAPTURE_OPTIONS_H
 
 #include "fdmap.h"
+#include "ip_prefix.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +14,9 @@ struct source_spec {
     bool live;
     bool internal;      /* LAN role */
     const char *bpf;    /* this source's filter, or NULL for the global -f */
+    /* Its own networks: address[N] or -A, then (live) the interface's
+     * addresses with their prefix; local for flows of this source only. */
+    struct ip_prefix_list addresses;
 };
 
 struct options {
@@ -37,6 +41,10 @@ struct options {
     bool dump_established_flows; /* replay active flows to each new client */
     bool dump_unknown_flows;     /* ... Unknown ones included */
     const char *config_path;     /* the configuration file read, NULL if none */
+    /* Local for every source: [local-networks] network[N] or --local-net,
+     * after the built-in ones unless defaults = no (local_networks.h). */
+    struct ip_prefix_list local_nets;
+    bool no_default_local_nets;
 };
 
 #define DEFAULT_LISTEN "unix:/run/flowsense/flowsense.sock"
@@ -51,7 +59,7 @@ void options_parse(struct options *opts, int argc, char **argv);
 const char *options_add_source(struct options *o, const char *name, bool live, bool internal);
 const char *options_add_listen(struct options *o, const char *address);
 
-/* yes/no, true/false, on/off, 1/0 (any case): 0 with *value set, or -1. */
+/* yes or no, in any case: 0 with *value set, or -1. */
 int options_parse_bool(const char *text, bool *value);
 
 #endif

@@ -81,6 +81,44 @@ static void find_program(char *out, size_t len, const char *name)
         fatal("cannot find %s next to flowsensed nor at %s", name, out);
 }
 
+static char *network_arg(const char *opt, const struct ip_prefix *p)
+{
+    char text[IP_PREFIX_TEXT_MAX], *arg;
+
+    ip_prefix_format(p, text);
+    if (asprintf(&arg, "%s=%s", opt, text) < 0)
+        fatalx("out of memory for the workers' command line");
+    return arg;
+}
+
+/* What every worker is told about the sources: "--interface NAME ROLE"
+ * each, with its own networks ("--address=CIDR") after it, then the
+ * networks local for all ("--local-net=CIDR").  Made once, for every
+ * start and restart. */
+static void worker_sources_args(struct supervisor *s)
+{
+    const struct options *o = s->opts;
+    size_t n = 0, max = o->local_nets.n + (size_t)o->n_sources * 3;
+
+    for (int j = 0; j < o->n_sources; j++)
+        max += o->sources[j].addresses.n;
+    s->worker_sources = calloc(max, sizeof(*s->worker_sources));
+    s->worker_argv = calloc(MAX_ARGS + max + 1, sizeof(*s->worker_argv));
+    if (s->worker_sources == NULL || s->worker_argv == NULL)
+        fatalx("out of memory for the workers' command line");
+    for (int j = 0; j < o->n_sources; j++) {
+        const struct source_spec *src = &o->sources[j];
+        s->worker_sources[n++] = "--interface";
+        s->worker_sources[n++] = (char *)src->label;
+        s->worker_sources[n++] = src->internal ? "lan" : "wan";
+        for (unsigned k = 0; k < src->addresses.n; k++)
+            s->worker_sources[n++] = network_arg("--address", &src->addresses.items[k]);
+    }
+    for (unsigned k = 0; k < o->local_nets.n; k++)
+        s->worker_sources[n++] = network_arg("--local-net", &o->local_nets.items[k]);
+    s->n_worker_sources = n;
+}
+
 void supervisor_init(struct supervisor *s, const struct options *opts, struct pipeline *p)
 {
     memset(s, 0, sizeof(*s));
@@ -88,6 +126,7 @@ void supervisor_init(struct supervisor *s, const struct options *opts, struct pi
     s->pipeline = p;
     find_program(s->worker_path, sizeof(s->worker_path), "flowsense-worker");
     find_program(s->broker_path, sizeof(s->broker_path), "flowsense-broker");
+    worker_sources_args(s);
     for (int i = 0; i < p->n_workers; i++) {
         s->workers[i].role = "worker";
         s->workers[i].index = i;
@@ -154,11 +193,8 @@ static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][9
         argv[n++] = "-d";
     if (o->live)
         argv[n++] = "--live";
-    for (int j = 0; j < o->n_sources; j++) {
-        argv[n++] = "--interface";
-        argv[n++] = (char *)o->sources[j].label;
-        argv[n++] = o->sources[j].internal ? "lan" : "wan";
-    }
+    for (size_t j = 0; j < s->n_worker_sources; j++)
+        argv[n++] = s->worker_sources[j];
 #undef ARG
     argv[n] = NULL;
     return n;
@@ -168,7 +204,7 @@ static void start_child(struct supervisor *s, struct child *c)
 {
     struct pipeline *p = s->pipeline;
     const struct options *o = s->opts;
-    char *argv[MAX_ARGS + FLOWSENSE_MAX_INTERFACES * 3];
+    char *broker_argv[MAX_ARGS], **argv = broker_argv;
     char store[16][96];
     struct fd_plan plan = { .n = 0 };
     const char *path;
@@ -212,6 +248,7 @@ static void start_child(struct supervisor *s, struct child *c)
     } else {
         struct worker_link *w = &p->workers[c->index];
         path = s->worker_path;
+        argv = s->worker_argv;
         worker_argv(s, c->index, argv, store);
         ring_consumer_reset(&w->ring); /* no consumer runs: it is ours to write */
         plan.from[plan.n++] = w->ring_fd;

@@ -64,6 +64,11 @@ struct supervisor {
     pid_t capture_pid;      /* the capture process, 0 once it has ended */
     int capture_status;     /* its wait status once ended */
     worker_exit_fn on_worker_exit; /* optional; called from supervisor_poll */
+    /* The workers' command line: its tail on the sources and networks
+     * (built once), and room for all of it. */
+    char **worker_sources;
+    size_t n_worker_sources;
+    char **worker_argv;
     void *on_worker_exit_ctx;
 };
 

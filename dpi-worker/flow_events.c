@@ -167,7 +167,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     struct flow_sides s;
     int v = f->key.ip_version;
 
-    flow_sides(f, &s);
+    flow_sides(o, f, &s);
     const uint8_t *ip[2] = { f->key.lower_ip, f->key.upper_ip };
     uint16_t port[2] = { f->key.lower_port, f->key.upper_port };
     int l = s.local, r = !s.local;
@@ -230,7 +230,7 @@ static void flow_counters_event(struct channel_writer *w, const struct worker_op
 {
     struct flow_sides s;
 
-    flow_sides(f, &s);
+    flow_sides(o, f, &s);
     msgpack_packer *pk = channel_event_begin(w);
     msgpack_pack_map(pk, reason ? 5 : 4);
     pk_kv_str(pk, "type", type);

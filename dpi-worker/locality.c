@@ -2,35 +2,42 @@
 
 #include <string.h>
 
-bool address_is_local(const uint8_t *ip, int ip_version)
+enum address_kind { ADDRESS_REMOTE, ADDRESS_LOCAL, ADDRESS_MULTICAST, ADDRESS_BROADCAST };
+
+static enum address_kind address_kind(const struct worker_options *o,
+                                      const struct worker_interface *itf, const uint8_t *ip,
+                                      int v)
 {
-    if (ip_version == 4)
-        return ip[0] == 10 || ip[0] == 127 || (ip[0] == 172 && (ip[1] & 0xf0) == 16) ||
-               (ip[0] == 192 && ip[1] == 168) || (ip[0] == 169 && ip[1] == 254);
-    static const uint8_t loopback6[16] = { [15] = 1 };
-    return (ip[0] & 0xfe) == 0xfc ||                  /* fc00::/7 unique local */
-           (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) || /* fe80::/10 link local */
-           memcmp(ip, loopback6, 16) == 0;
+    static const uint8_t all_ones[4] = { 255, 255, 255, 255 };
+
+    if (v == 4 ? (ip[0] & 0xf0) == 0xe0 : ip[0] == 0xff)
+        return ADDRESS_MULTICAST;
+    /* The limited broadcast, or the directed one of a network of the
+     * interface itself (192.168.1.255 on a 192.168.1.0/24 LAN). */
+    if ((v == 4 && memcmp(ip, all_ones, 4) == 0) ||
+        ip_prefix_list_is_broadcast(&itf->own_nets, ip, v))
+        return ADDRESS_BROADCAST;
+    if (ip_prefix_list_contains(&o->local_nets, ip, v) ||
+        ip_prefix_list_contains(&itf->own_nets, ip, v))
+        return ADDRESS_LOCAL;
+    return ADDRESS_REMOTE;
 }
 
-static bool is_multicast(const uint8_t *ip, int v)
-{
-    return v == 4 ? (ip[0] & 0xf0) == 0xe0 : ip[0] == 0xff;
-}
+static const char *const other_types[] = {
+    [ADDRESS_REMOTE] = "remote",
+    [ADDRESS_LOCAL] = "local",
+    [ADDRESS_MULTICAST] = "multicast",
+    [ADDRESS_BROADCAST] = "broadcast",
+};
 
-static bool is_broadcast(const uint8_t *ip, int v)
-{
-    return v == 4 && ip[0] == 255 && ip[1] == 255 && ip[2] == 255 && ip[3] == 255;
-}
-
-void flow_sides(const struct flow *f, struct flow_sides *s)
+void flow_sides(const struct worker_options *o, const struct flow *f, struct flow_sides *s)
 {
     const struct flow_key *k = &f->key;
-    int v = k->ip_version;
-    const uint8_t *ip[2] = { k->lower_ip, k->upper_ip };
-    bool local[2] = { address_is_local(ip[0], v), address_is_local(ip[1], v) };
-    bool group[2] = { is_multicast(ip[0], v) || is_broadcast(ip[0], v),
-                      is_multicast(ip[1], v) || is_broadcast(ip[1], v) };
+    const struct worker_interface *itf = &o->interfaces[k->interface];
+    enum address_kind kind[2] = { address_kind(o, itf, k->lower_ip, k->ip_version),
+                                  address_kind(o, itf, k->upper_ip, k->ip_version) };
+    bool group[2] = { kind[0] >= ADDRESS_MULTICAST, kind[1] >= ADDRESS_MULTICAST };
+    bool local[2] = { kind[0] == ADDRESS_LOCAL, kind[1] == ADDRESS_LOCAL };
 
     /* A group address is never the local end; otherwise the one local
      * address, and when both or neither are local, whoever spoke first. */
@@ -40,14 +47,6 @@ void flow_sides(const struct flow *f, struct flow_sides *s)
         s->local = local[0] ? FROM_LOWER : FROM_UPPER;
     else
         s->local = f->origin;
-    int other = !s->local;
-    if (is_broadcast(ip[other], v))
-        s->other_type = "broadcast";
-    else if (is_multicast(ip[other], v))
-        s->other_type = "multicast";
-    else if (local[other])
-        s->other_type = "local";
-    else
-        s->other_type = "remote";
+    s->other_type = other_types[kind[!s->local]];
     s->local_origin = f->origin == s->local;
 }

@@ -1,9 +1,12 @@
 /* Which side of a flow is "local" and what the other side is, as
- * netifyd reports them (other_type, local_origin). */
+ * netifyd reports them (other_type, local_origin), from the networks
+ * flowsensed told the worker are local: those of every interface
+ * (--local-net) and those of the flow's interface (--address). */
 #ifndef FLOWSENSE_WORKER_LOCALITY_H
 #define FLOWSENSE_WORKER_LOCALITY_H
 
 #include "flow.h"
+#include "options.h"
 
 #include <stdbool.h>
 
@@ -13,8 +16,6 @@ struct flow_sides {
     bool local_origin;       /* the local side sent the first packet */
 };
 
-/* Private, unique-local, link-local and loopback addresses. */
-bool address_is_local(const uint8_t *ip, int ip_version);
-void flow_sides(const struct flow *f, struct flow_sides *s);
+void flow_sides(const struct worker_options *o, const struct flow *f, struct flow_sides *s);
 
 #endif

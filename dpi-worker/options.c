@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP, OPT_LIVE };
+enum {
+    OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP, OPT_LIVE,
+    OPT_ADDRESS, OPT_LOCAL_NET,
+};
 
 static unsigned number(const char *opt, const char *v, unsigned min, unsigned max)
 {
@@ -17,6 +20,17 @@ static unsigned number(const char *opt, const char *v, unsigned min, unsigned ma
     if (parse_unsigned(v, min, max, &n) != 0)
         fatalx("%s: '%s' is not a number from %u to %u", opt, v, min, max);
     return (unsigned)n;
+}
+
+static void network(const char *opt, const char *text, struct ip_prefix_list *l)
+{
+    struct ip_prefix p;
+    const char *why = ip_prefix_parse(text, &p);
+
+    if (why)
+        fatalx("%s: '%s': %s", opt, text, why);
+    if (ip_prefix_list_add(l, &p) < 0)
+        fatalx("%s: more than %d networks", opt, IP_PREFIX_LIST_MAX);
 }
 
 void worker_options_parse(struct worker_options *o, int argc, char **argv)
@@ -30,6 +44,8 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         { "ttl-idle-tcp-flow", required_argument, NULL, OPT_TTL_TCP },
         { "interface", required_argument, NULL, OPT_IFACE },
         { "live", no_argument, NULL, OPT_LIVE },
+        { "address", required_argument, NULL, OPT_ADDRESS },
+        { "local-net", required_argument, NULL, OPT_LOCAL_NET },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -60,6 +76,13 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
             o->n_interfaces++;
             optind++;
             break;
+        case OPT_ADDRESS:
+            /* --address CIDR: a network of the --interface before it. */
+            if (o->n_interfaces == 0)
+                fatalx("--address before any --interface");
+            network("--address", optarg, &o->interfaces[o->n_interfaces - 1].own_nets);
+            break;
+        case OPT_LOCAL_NET: network("--local-net", optarg, &o->local_nets); break;
         case 'u': o->user = optarg; break;
         case 'd': o->debug = true; break;
         default: fatalx("bad command line (this program is started by flowsensed)");

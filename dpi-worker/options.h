@@ -3,12 +3,14 @@
 #define FLOWSENSE_WORKER_OPTIONS_H
 
 #include "fdmap.h"
+#include "ip_prefix.h"
 
 #include <stdbool.h>
 
 struct worker_interface {
     const char *name;
     bool internal;
+    struct ip_prefix_list own_nets;  /* --address after its --interface */
 };
 
 struct worker_options {
@@ -25,6 +27,7 @@ struct worker_options {
     unsigned ttl_idle_tcp_flow;  /* seconds */
     struct worker_interface interfaces[FLOWSENSE_MAX_INTERFACES];
     int n_interfaces;
+    struct ip_prefix_list local_nets; /* --local-net: local on every interface */
 };
 
 void worker_options_parse(struct worker_options *o, int argc, char **argv);

@@ -4,7 +4,11 @@
 # status 2, before anything starts; --check-config validates and exits; a
 # good file drives a replay (update interval, workers, listening socket),
 # the command line overrides it, and live on lo a [capture-interface-lo]
-# section sets the interface's role and its own capture filter.
+# section sets the interface's role and its own capture filter; bad
+# networks ([local-networks], address[N], --local-net, -A) are refused the
+# same way, lists are bounded at 256, and --check-config lists the local
+# networks: the built-in ones unless defaults = no, then the file's (or
+# --local-net's), and each source's own.
 source "$(dirname "$0")/../lib/common.sh"
 require_built
 require_cmd python3 jq
@@ -44,6 +48,15 @@ refused 2 "[socket] client_queue_kb: '1' is not a whole number from 64 to" '[soc
 refused 2 "[socket] dump_established_flows: 'maybe' is not yes or no" '[socket]\ndump_established_flows = maybe\n'
 refused 3 "[socket] dump_unknown_flows: '2' is not yes or no" '[socket]\ndump_established_flows = yes\ndump_unknown_flows = 2\n'
 refused 2 "[capture-interface-lo] role: 'DMZ' is not LAN or WAN" '[capture-interface-lo]\nrole = DMZ\n'
+refused 3 "[capture-interface-lo] address[1]: '10.0.0.1/33' is not a network: the length after / is not 0 to 32 (write ADDRESS/LENGTH, e.g. 192.168.0.0/16 or fd00::/8)" '[capture-interface-lo]\naddress[0] = 10.0.0.1/8\naddress[1] = 10.0.0.1/33\n'
+refused 3 "[capture-interface-lo] address[0]: given twice" '[capture-interface-lo]\naddress[0] = 10.0.0.0/8\naddress[0] = fd00::/8\n'
+refused 2 "[capture-interface-lo] mask: unknown key (known: role, filter, address[N])" '[capture-interface-lo]\nmask = 8\n'
+refused 2 "[local-networks] network[0]: 'fd00::/129' is not a network: the length after / is not 0 to 128" '[local-networks]\nnetwork[0] = fd00::/129\n'
+refused 2 "[local-networks] network[1]: 'lan' is not a network: not an IPv4 or IPv6 address" '[local-networks]\nnetwork[1] = lan\n'
+refused 3 "[local-networks] network: given twice" '[local-networks]\nnetwork = 10.0.0.0/8\nnetwork = 10.0.0.0/8\n'
+refused 2 "[local-networks] network[100]: an index is written [0] to [99]" '[local-networks]\nnetwork[100] = 10.0.0.0/8\n'
+refused 2 "[local-networks] defaults: 'maybe' is not yes or no" '[local-networks]\ndefaults = maybe\n'
+refused 2 "[local-networks] networks: unknown key (known: defaults, network[N])" '[local-networks]\nnetworks = 10.0.0.0/8\n'
 refused 4 "[sockets] x: unknown section" '[flowsense]\n\n[sockets]\nx = 1\n'
 refused 2 "syntax error" '[flowsense]\nworkers 2\n'
 refused 1 "syntax error" '\001\377\376garbage\n'
@@ -54,7 +67,42 @@ rc=0
 out=$("$FLOWSENSED" -r "$PCAP" --dump-established-flows=perhaps --check-config 2>&1) || rc=$?
 [[ $rc == 2 && $out == *"--dump-established-flows: 'perhaps' is not yes or no"* ]] \
     || fail "--dump-established-flows=perhaps: exit $rc: $out"
-say "18 bad configurations refused with their file, line and key; a bad yes/no option too"
+say "28 bad configurations refused with their file, line and key; a bad yes/no option too"
+
+# The command line's networks: one message, exit 2.
+for bad in "--local-net 10.0.0.0/8x" "--local-net ::/-1" "--local-defaults perhaps" "-A 10.0.0.0/8" "-r $PCAP -A 300.0.0.0/8"; do
+    rc=0
+    # shellcheck disable=SC2086
+    out=$("$FLOWSENSED" $bad --check-config 2>&1) || rc=$?
+    [[ $rc == 2 && $(wc -l <<<"$out") == 1 ]] || fail "'$bad': exit $rc, want 2 and one message: $out"
+    grep -qE "^flowsensed: (--local-net|--local-defaults|-A)" <<<"$out" || fail "'$bad': $out"
+done
+many=()
+for i in $(seq 0 256); do many+=(--local-net "10.$((i / 256)).$((i % 256)).0/24"); done
+out=$("$FLOWSENSED" -r "$PCAP" "${many[@]}" --check-config 2>&1) && fail "257 --local-net were accepted"
+grep -q "more than 256 networks" <<<"$out" || fail "257 --local-net: $out"
+out=$("$FLOWSENSED" -r "$PCAP" "${many[@]:0:498}" --check-config 2>&1) && fail "249 --local-net and the 8 built-in were accepted"
+grep -q "the built-in ones and those configured are more than 256" <<<"$out" || fail "249 + 8 built-in: $out"
+say "bad --local-net, --local-defaults, -A and lists past 256 networks refused"
+
+# [local-networks] and address[N] from the file, listed by --check-config:
+# defaults = yes keeps the built-in networks in front of the file's.
+cat >"$TMP/nets.conf" <<EOF
+[local-networks]
+network[0] = 198.51.100.7/24
+network[3] = 2001:db8::/32
+[capture-interface-lo]
+address[0] = 203.0.113.1/24
+EOF
+out=$("$FLOWSENSED" -c "$TMP/nets.conf" --check-config) || fail "--check-config refused $TMP/nets.conf: $out"
+grep -qxF "flowsensed: local networks of every source: 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 127.0.0.0/8 fc00::/7 fe80::/10 ::1/128 198.51.100.0/24 2001:db8::/32" <<<"$out" \
+    || fail "the file's networks after the built-in ones: $out"
+grep -q "^flowsensed: local networks of lo (LAN) also: 203.0.113.0/24 127.0.0.0/8" <<<"$out" || fail "lo's address[0], then its own: $out"
+printf '[local-networks]\ndefaults = no\nnetwork[0] = 198.51.100.0/24\n' >"$TMP/nodefaults.conf"
+out=$("$FLOWSENSED" -c "$TMP/nodefaults.conf" -r "$PCAP" --local-net 192.0.2.0/24 -A 10.1.0.0/16 --check-config) || fail "$out"
+grep -qxF "flowsensed: local networks of every source: 192.0.2.0/24" <<<"$out" || fail "defaults = no with --local-net replacing the file's: $out"
+grep -qxF "flowsensed: local networks of mixed.pcap (LAN) also: 10.1.0.0/16" <<<"$out" || fail "-A after -r: $out"
+say "[local-networks] extends the built-in networks, defaults = no replaces them, --local-net replaces the file's list"
 
 cat >"$TMP/good.conf" <<EOF
 # a good configuration

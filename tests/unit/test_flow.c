@@ -7,7 +7,6 @@
 
 #include "flow.h"
 #include "flow_table.h"
-#include "locality.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -122,30 +121,6 @@ static void test_idle_order_follows_touches(void **state)
     flow_table_destroy(&t);
 }
 
-static void test_local_side(void **state)
-{
-    (void)state;
-    struct flow f;
-    struct flow_sides s;
-    struct packet_view pv;
-    int dir;
-
-    memset(&f, 0, sizeof(f));
-    view(&pv, CLIENT, 51000, SERVER, 443);
-    flow_key_from_packet(&f.key, &pv, 0, &dir);
-    f.origin = (uint8_t)dir;
-    flow_sides(&f, &s);
-    assert_int_equal(s.local, FROM_UPPER); /* 192.168.1.10 is the upper address */
-    assert_string_equal(s.other_type, "remote");
-    assert_true(s.local_origin);
-    const uint8_t mcast[4] = { 224, 0, 0, 251 };
-    view(&pv, SERVER, 5353, mcast, 5353);
-    flow_key_from_packet(&f.key, &pv, 0, &dir);
-    f.origin = (uint8_t)dir;
-    flow_sides(&f, &s);
-    assert_string_equal(s.other_type, "multicast");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,7 +128,6 @@ int main(void)
         cmocka_unit_test(test_digest_matches_netifyd_layout),
         cmocka_unit_test(test_table_bound_and_refusal),
         cmocka_unit_test(test_idle_order_follows_touches),
-        cmocka_unit_test(test_local_side),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
