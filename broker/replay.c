@@ -152,17 +152,6 @@ void broker_replay_begin(struct broker *b, const struct client *c)
     r->active++;
 }
 
-bool broker_replay_withholds(const struct broker *b, unsigned i)
-{
-    const struct replay *r = &b->replay;
-    const struct replay_cursor *cur = &r->cursor[i];
-    const struct established_entry *e = r->publishing;
-
-    return e != NULL && cur->client_id != 0 && cur->client_id == b->clients.slot[i].id &&
-           e->seq >= cur->next->seq && e->seq < cur->end_seq &&
-           subscription_matches(b->clients.slot[i].sub, &r->publishing_view);
-}
-
 /* Renders one entry for one client if its subscription takes it; returns
  * -1 when the client is gone. */
 static int replay_entry(struct broker *b, struct client *c, const struct established_entry *e)

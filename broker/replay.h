@@ -75,9 +75,19 @@ void broker_replay_channel_idle(struct broker *b, unsigned worker);
 
 /* A client was accepted (and greeted). */
 void broker_replay_begin(struct broker *b, const struct client *c);
-/* Whether the record being published is withheld from the client in
- * slot i (its replay will carry the flow, or the flow is gone). */
-bool broker_replay_withholds(const struct broker *b, unsigned i);
+/* Whether the record being published is withheld from client c, in slot
+ * i (its replay will carry the flow, or the flow is gone).  Inline: it is
+ * asked per client per record, and is false at once unless some client
+ * is being replayed to. */
+static inline bool replay_withholds(const struct replay *r, unsigned i, const struct client *c)
+{
+    const struct replay_cursor *cur = &r->cursor[i];
+    const struct established_entry *e = r->publishing;
+
+    return e != NULL && cur->client_id != 0 && cur->client_id == c->id &&
+           e->seq >= cur->next->seq && e->seq < cur->end_seq &&
+           subscription_matches(c->sub, &r->publishing_view);
+}
 /* Queues replayed records to every client with room for them. */
 void broker_replay_fill(struct broker *b);
 /* Milliseconds until a replay needs the loop again (0: now), or -1. */
