@@ -58,6 +58,21 @@ void broker_replay_init(struct broker *b)
         fatalx("out of memory setting up the established-flow store");
 }
 
+/* While a replay runs, a record about flow e is withheld from the clients
+ * that have yet to be replayed e: note e and how its replay would look. */
+static void note_publishing(struct replay *r, const struct established_entry *e)
+{
+    size_t off = 0;
+
+    r->publishing = NULL;
+    if (r->active == 0 || e == NULL || (e->unknown && !r->unknown_flows))
+        return;
+    if (msgpack_unpack_next(&r->store.unpacked, e->raw, e->raw_len, &off) != MSGPACK_UNPACK_SUCCESS)
+        return; /* cannot happen: the store packed it */
+    record_view_from_event(&r->publishing_view, RECORD_FLOW, &r->store.unpacked.data);
+    r->publishing = e;
+}
+
 void broker_flow_event(struct broker *b, enum record_type type, const msgpack_object *event,
                        unsigned worker)
 {
@@ -69,14 +84,7 @@ void broker_flow_event(struct broker *b, enum record_type type, const msgpack_ob
         return;
     }
     struct established_entry *e = established_find(s, event);
-    r->publishing = NULL;
-    if (r->active > 0 && e != NULL && (r->unknown_flows || !e->unknown)) {
-        size_t off = 0;
-        if (msgpack_unpack_next(&s->unpacked, e->raw, e->raw_len, &off) == MSGPACK_UNPACK_SUCCESS) {
-            record_view_from_event(&r->publishing_view, RECORD_FLOW, &s->unpacked.data);
-            r->publishing = e;
-        }
-    }
+    note_publishing(r, e);
     broker_publish(b, type, event);
     r->publishing = NULL;
     if (type == RECORD_FLOW)
