@@ -1,6 +1,7 @@
 #include "agent_status.h"
 
 #include "channel.h"
+#include "msgpack_map.h"
 
 #include <math.h>
 #include <ndpi/ndpi_api.h>
@@ -37,23 +38,10 @@ void agent_destroy(struct agent *a)
     memset(a, 0, sizeof(*a));
 }
 
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
-{
-    size_t n = strlen(key);
-
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-            memcmp(k->via.str.ptr, key, n) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 /* A peer's figure; anything that is not a number counts as 0. */
 static double seconds_of(const msgpack_object *map, const char *key)
 {
-    const msgpack_object *o = map_get(map, key);
+    const msgpack_object *o = mp_map_get(map, key);
 
     if (o == NULL)
         return 0;
@@ -70,7 +58,7 @@ static double seconds_of(const msgpack_object *map, const char *key)
 
 static uint64_t count_of(const msgpack_object *map, const char *key)
 {
-    const msgpack_object *o = map_get(map, key);
+    const msgpack_object *o = mp_map_get(map, key);
 
     return o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : 0;
 }
@@ -79,7 +67,7 @@ static uint64_t count_of(const msgpack_object *map, const char *key)
 static bool bounded_count(const msgpack_object *map, const char *key, uint64_t min, uint64_t max,
                           uint64_t *out)
 {
-    const msgpack_object *o = map_get(map, key);
+    const msgpack_object *o = mp_map_get(map, key);
 
     if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 < min ||
         o->via.u64 > max)
@@ -259,6 +247,14 @@ static void pack_counters(msgpack_packer *pk, const struct agent_counters *c)
     pk_kv_u64(pk, "received", c->events_received);
     pk_kv_u64(pk, "malformed", c->events_malformed);
     pk_kv_u64(pk, "dropped", c->events_dropped);
+    pk_key(pk, "established_flows");
+    msgpack_pack_map(pk, 6);
+    pk_kv_u64(pk, "stored", c->established_stored);
+    pk_kv_u64(pk, "limit", c->established_limit);
+    pk_kv_u64(pk, "refused", c->established_refused);
+    pk_kv_u64(pk, "unkeyed", c->established_unkeyed);
+    pk_kv_u64(pk, "lost", c->established_lost);
+    pk_kv_u64(pk, "replayed", c->established_replayed);
 }
 
 /* Every worker learns every DNS answer, so their caches hold the same
@@ -295,7 +291,7 @@ void agent_status_pack(struct agent *a, msgpack_packer *pk, const struct agent_s
     now.cpu_user = to_microseconds(now.cpu_user);
     now.cpu_system = to_microseconds(now.cpu_system);
 
-    msgpack_pack_map(pk, 21);
+    msgpack_pack_map(pk, 22);
     pk_kv_str(pk, "type", "agent_status");
     pk_kv_i64(pk, "timestamp", self->timestamp);
     pk_kv_u64(pk, "update_interval", a->update_interval);

@@ -54,6 +54,9 @@ struct agent_counters {
     uint64_t clients_records_sent, clients_bytes_sent;
     uint64_t clients_subscribed, clients_rejected_commands, clients_command_timeouts;
     uint64_t events_received, events_malformed, events_dropped;
+    /* The established-flow store (limit 0: dump_established_flows off). */
+    uint64_t established_stored, established_limit, established_refused;
+    uint64_t established_unkeyed, established_lost, established_replayed;
 };
 
 struct agent {

@@ -44,6 +44,7 @@ void broker_init(struct broker *b, const struct broker_options *opt)
     if (b->message == NULL || json_out_init(&b->json) != 0 ||
         agent_init(&b->agent, opt->workers, opt->update_interval) != 0)
         fatalx("out of memory setting up the broker");
+    broker_replay_init(b);
 }
 
 void broker_begin_drain(struct broker *b, const char *why)
@@ -102,5 +103,11 @@ void broker_counters(const struct broker *b, struct agent_counters *c)
         .events_received = b->events_received,
         .events_malformed = b->events_malformed,
         .events_dropped = agent_worker_events_dropped(&b->agent) + b->events_unrendered,
+        .established_stored = b->replay.store.count,
+        .established_limit = b->replay.store.limit,
+        .established_refused = b->replay.store.refused,
+        .established_unkeyed = b->replay.store.unkeyed,
+        .established_lost = b->replay.store.lost,
+        .established_replayed = b->replay.records,
     };
 }

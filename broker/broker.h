@@ -19,6 +19,7 @@
 #include "fdmap.h"
 #include "json_out.h"
 #include "options.h"
+#include "replay.h"
 #include "subscription.h"
 
 #include <msgpack.h>
@@ -63,6 +64,7 @@ struct broker {
     struct client_set clients;
     struct json_out json;
     struct agent agent;
+    struct replay replay; /* dump_established_flows */
     struct channel_writer control_out; /* client_connected notices */
     struct log_budget client_log;      /* refused client commands */
 

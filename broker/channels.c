@@ -38,13 +38,13 @@ static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj,
     b->events_received++;
     switch (kind) {
     case EVENT_FLOW:
-        broker_publish(b, RECORD_FLOW, obj);
+        broker_flow_event(b, RECORD_FLOW, obj, d->ch->worker);
         break;
     case EVENT_FLOW_STATUS:
-        broker_publish(b, RECORD_FLOW_STATUS, obj);
+        broker_flow_event(b, RECORD_FLOW_STATUS, obj, d->ch->worker);
         break;
     case EVENT_FLOW_PURGE:
-        broker_publish(b, RECORD_FLOW_PURGE, obj);
+        broker_flow_event(b, RECORD_FLOW_PURGE, obj, d->ch->worker);
         break;
     case EVENT_WORKER_STATS:
         if (agent_store_worker(&b->agent, d->ch->worker, obj, raw, raw_len) != 0)
@@ -57,7 +57,9 @@ static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj,
     case EVENT_CAPTURE_DONE:
         broker_begin_drain(b, "capture done");
         break;
-    case EVENT_WORKER_EXIT: /* applied above */
+    case EVENT_WORKER_EXIT: /* applied to the agent above */
+        broker_replay_worker_exit(b, obj);
+        break;
     case EVENT_INVALID:
         break;
     }
@@ -85,8 +87,11 @@ void broker_read_channel(struct broker *b, struct broker_channel *ch)
             return;
         bool truncated;
         ssize_t n = broker_channel_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, &truncated);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (ch->from == EVENT_FROM_WORKER)
+                broker_replay_channel_idle(b, ch->worker);
             return;
+        }
         if (n < 0)
             log_warn("%s channel: recv", ch->name);
         if (n <= 0) {

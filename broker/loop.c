@@ -139,6 +139,7 @@ static bool accept_clients(struct broker *b, int listen_fd)
          * the first event reaches the client. */
         if (c->fd >= 0)
             broker_client_input(b, c);
+        broker_replay_begin(b, c);
         notify_client_connected(b);
     }
     return true;
@@ -250,6 +251,9 @@ int broker_run(struct broker *b)
             ms = FULL_CHECK_MS;
         if (ms > COMMAND_CHECK_MS && broker_commands_pending(b))
             ms = COMMAND_CHECK_MS;
+        int64_t replay_ms = broker_replay_wait_ms(b);
+        if (replay_ms >= 0 && replay_ms < ms)
+            ms = replay_ms;
         struct timespec timeout = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
         int ready = ppoll(ps.pfd, ps.n, &timeout, &wait_mask);
         if (ready < 0 && errno != EINTR)
@@ -259,6 +263,7 @@ int broker_run(struct broker *b)
         if (ready < 0)
             continue;
         handle_ready(b, &ps, &listen_resume);
+        broker_replay_fill(b);
         flush_clients(b);
         client_set_drop_stalled(&b->clients);
         broker_expire_commands(b);

@@ -9,7 +9,8 @@
 
 const char broker_usage[] =
     "usage: flowsense-broker --workers W --listeners L [--stdout] [--live | --wait-for-client]\n"
-    "                        [--client-queue BYTES] [--update-interval SEC] [-u USER] [-d]\n"
+    "                        [--client-queue BYTES] [--update-interval SEC]\n"
+    "                        [--established-flows N [--dump-unknown-flows]] [-u USER] [-d]\n"
     "Started by flowsensed, which passes its descriptors at fixed numbers (see fdmap.h).\n";
 
 enum {
@@ -20,6 +21,8 @@ enum {
     OPT_LIVE,
     OPT_CLIENT_QUEUE,
     OPT_WAIT_FOR_CLIENT,
+    OPT_ESTABLISHED_FLOWS,
+    OPT_DUMP_UNKNOWN_FLOWS,
 };
 
 static const struct option long_options[] = {
@@ -30,6 +33,8 @@ static const struct option long_options[] = {
     { "wait-for-client", no_argument, NULL, OPT_WAIT_FOR_CLIENT },
     { "client-queue", required_argument, NULL, OPT_CLIENT_QUEUE },
     { "update-interval", required_argument, NULL, OPT_UPDATE_INTERVAL },
+    { "established-flows", required_argument, NULL, OPT_ESTABLISHED_FLOWS },
+    { "dump-unknown-flows", no_argument, NULL, OPT_DUMP_UNKNOWN_FLOWS },
     { "user", required_argument, NULL, 'u' },
     { "debug", no_argument, NULL, 'd' },
     { "help", no_argument, NULL, 'h' },
@@ -96,6 +101,17 @@ int broker_options_parse(int argc, char **argv, struct broker_options *opt, char
             if (parse_range("update-interval", optarg, 1, BROKER_MAX_UPDATE_INTERVAL,
                             &opt->update_interval, err, errlen) != 0)
                 return -1;
+            break;
+        case OPT_ESTABLISHED_FLOWS:
+            if (parse_unsigned(optarg, 1, BROKER_MAX_ESTABLISHED_FLOWS,
+                               &opt->established_flows) != 0) {
+                snprintf(err, errlen, "--established-flows: '%s' is not a number from 1 to %lu",
+                         optarg, BROKER_MAX_ESTABLISHED_FLOWS);
+                return -1;
+            }
+            break;
+        case OPT_DUMP_UNKNOWN_FLOWS:
+            opt->dump_unknown_flows = true;
             break;
         case 'u':
             if (optarg[0] == '\0') {

@@ -1,8 +1,11 @@
 /* The broker's command line, as flowsensed passes it:
  *   flowsense-broker --workers W --listeners L [--stdout] [--live | --wait-for-client]
- *                    [--client-queue BYTES] [--update-interval SEC] [-u USER] [-d] */
+ *                    [--client-queue BYTES] [--update-interval SEC]
+ *                    [--established-flows N [--dump-unknown-flows]] [-u USER] [-d] */
 #ifndef FLOWSENSE_BROKER_OPTIONS_H
 #define FLOWSENSE_BROKER_OPTIONS_H
+
+#include "fdmap.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +18,8 @@
 #define BROKER_DEFAULT_CLIENT_QUEUE (4u << 20)
 #define BROKER_MIN_CLIENT_QUEUE (64u << 10)
 #define BROKER_MAX_CLIENT_QUEUE (1u << 30)
+/* max_flows of every worker at most (see capture/options.c) */
+#define BROKER_MAX_ESTABLISHED_FLOWS (100000000ul * FLOWSENSE_MAX_WORKERS)
 
 struct broker_options {
     unsigned workers;         /* worker channels at fd 4.. */
@@ -26,6 +31,8 @@ struct broker_options {
                                * until one is back) */
     unsigned client_queue;    /* bytes a client may have queued */
     unsigned update_interval; /* seconds between agent_status records */
+    unsigned long established_flows; /* store bound; 0: no connect-time replay */
+    bool dump_unknown_flows;  /* the replay includes flows of no known protocol */
     const char *user;         /* unprivileged user to become */
     bool debug;
 };

@@ -56,7 +56,8 @@ static unsigned select_clients(struct broker *b, const struct record_view *view,
 
     for (unsigned i = 0; i < CLIENT_MAX; i++) {
         const struct client *c = &b->clients.slot[i];
-        want[i] = client_takes_records(c) && subscription_matches(c->sub, view);
+        want[i] = client_takes_records(c) && subscription_matches(c->sub, view) &&
+                  !replay_withholds(&b->replay, i, c);
         n += want[i];
     }
     return n;

@@ -179,6 +179,13 @@ static int socket_key(struct config_parse *c, const char *key, const char *value
         c->o->client_queue = (unsigned)(n << 10);
         return 1;
     }
+    if (strcmp(key, "dump_established_flows") == 0 || strcmp(key, "dump_unknown_flows") == 0) {
+        bool *flag = strcmp(key, "dump_unknown_flows") == 0 ? &c->o->dump_unknown_flows
+                                                            : &c->o->dump_established_flows;
+        if (options_parse_bool(value, flag) != 0)
+            return reject(c, "socket", key, "'%s' is not yes or no", value);
+        return 1;
+    }
     if (!split_index(key, base, sizeof(base), &index))
         return reject(c, "socket", key, "an index is written [0] to [%d]", MAX_INDEX);
     if (strcmp(base, "listen_path") == 0) {
@@ -201,11 +208,9 @@ static int socket_key(struct config_parse *c, const char *key, const char *value
         c->tcp_line[index] = c->line;
         return 1;
     }
-    if (strcmp(base, "dump_established_flows") == 0 || strcmp(base, "dump_unknown_flows") == 0)
-        return reject(c, "socket", key, "not supported yet by flowsense");
     return reject(c, "socket", key,
                   "unknown key (known: listen_path[N], listen_address[N], listen_port[N], "
-                  "client_queue_kb)");
+                  "client_queue_kb, dump_established_flows, dump_unknown_flows)");
 }
 
 /* network[N] or address[N] = CIDR, into list; seen[] catches an index
@@ -245,9 +250,10 @@ static bool is_indexed(const char *key, const char *base)
 static int local_networks_key(struct config_parse *c, const char *key, const char *value)
 {
     if (strcmp(key, "defaults") == 0) {
-        if (strcasecmp(value, "yes") != 0 && strcasecmp(value, "no") != 0)
+        bool yes;
+        if (options_parse_bool(value, &yes) != 0)
             return reject(c, LOCAL_NETWORKS_SECTION, key, "'%s' is not yes or no", value);
-        c->o->no_default_local_nets = strcasecmp(value, "no") == 0;
+        c->o->no_default_local_nets = !yes;
         return 1;
     }
     if (is_indexed(key, "network"))

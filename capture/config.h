@@ -4,7 +4,7 @@
  *   [flowsense]   update_interval, max_detection_pkts, ttl_idle_flow,
  *                 ttl_idle_tcp_flow, max_flows, dhc_max_entries, workers, user
  *   [socket]      listen_path[N], listen_address[N] + listen_port[N],
- *                 client_queue_kb
+ *                 client_queue_kb, dump_established_flows, dump_unknown_flows
  *   [capture-interface-NAME]  role = LAN|WAN, filter = BPF, address[N] = CIDR
  *   [local-networks]  defaults = yes|no, network[N] = CIDR
  *

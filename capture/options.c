@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum {
@@ -29,6 +30,8 @@ enum {
     OPT_TTL_IDLE_TCP_FLOW,
     OPT_DHC_MAX_ENTRIES,
     OPT_CHECK_CONFIG,
+    OPT_DUMP_ESTABLISHED_FLOWS,
+    OPT_DUMP_UNKNOWN_FLOWS,
     OPT_LOCAL_NET,
     OPT_LOCAL_DEFAULTS,
 };
@@ -43,6 +46,8 @@ static void usage(FILE *out)
             "                  [--max-flows N] [--ring-size BYTES] [--client-queue BYTES]\n"
             "                  [--ttl-idle-flow SEC] [--ttl-idle-tcp-flow SEC]\n"
             "                  [--dhc-max-entries N]\n"
+            "                  [--dump-established-flows[=yes|no]]\n"
+            "                  [--dump-unknown-flows[=yes|no]]\n"
             "                  [-c FILE] [--check-config]\n"
             "                  [--local-net CIDR]... [--local-defaults yes|no] [-A CIDR]...\n"
             "  -i/-I IFACE   capture live on IFACE (LAN role); -E: WAN role\n"
@@ -51,6 +56,8 @@ static void usage(FILE *out)
             "  --listen ADDR serve the stream (default " DEFAULT_LISTEN
             " unless --stdout)\n"
             "  --stdout      write records as NDJSON to standard output\n"
+            "  --dump-established-flows  a new client first gets every active flow\n"
+            "  --dump-unknown-flows      ... those of no known protocol included\n"
             "  -u USER       unprivileged user for all processes (default " DEFAULT_USER ")\n"
             "  -c FILE       configuration file (default " DEFAULT_CONFIG
             ", if present);\n"
@@ -94,6 +101,26 @@ const char *options_add_listen(struct options *o, const char *address)
         return "too many listening addresses (at most " STR(FLOWSENSE_MAX_LISTENERS) ")";
     o->listen[o->n_listen++] = address;
     return NULL;
+}
+
+int options_parse_bool(const char *text, bool *value)
+{
+    if (strcasecmp(text, "yes") != 0 && strcasecmp(text, "no") != 0)
+        return -1;
+    *value = strcasecmp(text, "yes") == 0;
+    return 0;
+}
+
+/* --flag (yes) or --flag=yes|no. */
+static bool parse_flag(const char *opt, const char *value)
+{
+    bool on = true;
+
+    if (value != NULL && options_parse_bool(value, &on) != 0) {
+        fprintf(stderr, "flowsensed: %s: '%s' is not yes or no\n", opt, value);
+        exit(2);
+    }
+    return on;
 }
 
 /* --local-net and -A: CIDR text into a list, or exit 2. */
@@ -171,6 +198,8 @@ void options_parse(struct options *o, int argc, char **argv)
         { "dhc-max-entries", required_argument, NULL, OPT_DHC_MAX_ENTRIES },
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+        { "dump-established-flows", optional_argument, NULL, OPT_DUMP_ESTABLISHED_FLOWS },
+        { "dump-unknown-flows", optional_argument, NULL, OPT_DUMP_UNKNOWN_FLOWS },
         { "local-net", required_argument, NULL, OPT_LOCAL_NET },
         { "local-defaults", required_argument, NULL, OPT_LOCAL_DEFAULTS },
         { "address", required_argument, NULL, 'A' },
@@ -248,11 +277,7 @@ void options_parse(struct options *o, int argc, char **argv)
             add_network("--local-net", optarg, &o->local_nets);
             break;
         case OPT_LOCAL_DEFAULTS:
-            if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0) {
-                fprintf(stderr, "flowsensed: --local-defaults: '%s' is not yes or no\n", optarg);
-                exit(2);
-            }
-            o->no_default_local_nets = strcmp(optarg, "no") == 0;
+            o->no_default_local_nets = !parse_flag("--local-defaults", optarg);
             break;
         case 'c':
         case OPT_CHECK_CONFIG:
@@ -289,6 +314,12 @@ void options_parse(struct options *o, int argc, char **argv)
         case OPT_CLIENT_QUEUE:
             o->client_queue =
                 (unsigned)parse_number("--client-queue", optarg, 64 << 10, 1 << 30);
+            break;
+        case OPT_DUMP_ESTABLISHED_FLOWS:
+            o->dump_established_flows = parse_flag("--dump-established-flows", optarg);
+            break;
+        case OPT_DUMP_UNKNOWN_FLOWS:
+            o->dump_unknown_flows = parse_flag("--dump-unknown-flows", optarg);
             break;
         case OPT_TTL_IDLE_FLOW:
             o->ttl_idle_flow = (unsigned)parse_number("--ttl-idle-flow", optarg, 1, 86400);

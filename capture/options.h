@@ -39,6 +39,8 @@ struct options {
     unsigned ttl_idle_tcp_flow;  /* seconds */
     uint32_t ring_size;          /* bytes per worker ring */
     unsigned client_queue;       /* bytes a client may have queued in the broker */
+    bool dump_established_flows; /* replay active flows to each new client */
+    bool dump_unknown_flows;     /* ... Unknown ones included */
     const char *config_path;     /* the configuration file read, NULL if none */
     /* Local for every source: [local-networks] network[N] or --local-net,
      * after the built-in ones unless defaults = no (local_networks.h). */
@@ -57,5 +59,8 @@ void options_parse(struct options *opts, int argc, char **argv);
 /* Add a source / a listening address; NULL, or why not. */
 const char *options_add_source(struct options *o, const char *name, bool live, bool internal);
 const char *options_add_listen(struct options *o, const char *address);
+
+/* yes or no, in any case: 0 with *value set, or -1. */
+int options_parse_bool(const char *text, bool *value);
 
 #endif

@@ -222,6 +222,14 @@ static void start_child(struct supervisor *s, struct child *c)
         argv[n++] = store[1];
         argv[n++] = store[2];
         argv[n++] = store[3];
+        if (o->dump_established_flows) {
+            /* an entry for every flow the workers may hold */
+            snprintf(store[4], 96, "--established-flows=%lu",
+                     (unsigned long)o->max_flows * (unsigned long)p->n_workers);
+            argv[n++] = store[4];
+            if (o->dump_unknown_flows)
+                argv[n++] = "--dump-unknown-flows";
+        }
         argv[n++] = "-u";
         argv[n++] = (char *)o->user;
         if (o->to_stdout)

@@ -45,7 +45,8 @@ refused 2 "[socket] listen_port[1]: needs its listen_address[1] as well" '[socke
 refused 3 "[socket] listen_port[0]: '70000' is not a whole number from 1 to 65535" '[socket]\nlisten_address[0] = 127.0.0.1\nlisten_port[0] = 70000\n'
 refused 2 "[socket] listen_path[x]: an index is written [0] to [99]" '[socket]\nlisten_path[x] = /tmp/a.sock\n'
 refused 2 "[socket] client_queue_kb: '1' is not a whole number from 64 to" '[socket]\nclient_queue_kb = 1\n'
-refused 2 "[socket] dump_established_flows: not supported yet" '[socket]\ndump_established_flows = yes\n'
+refused 2 "[socket] dump_established_flows: 'maybe' is not yes or no" '[socket]\ndump_established_flows = maybe\n'
+refused 3 "[socket] dump_unknown_flows: '2' is not yes or no" '[socket]\ndump_established_flows = yes\ndump_unknown_flows = 2\n'
 refused 2 "[capture-interface-lo] role: 'DMZ' is not LAN or WAN" '[capture-interface-lo]\nrole = DMZ\n'
 refused 3 "[capture-interface-lo] address[1]: '10.0.0.1/33' is not a network: the length after / is not 0 to 32 (write ADDRESS/LENGTH, e.g. 192.168.0.0/16 or fd00::/8)" '[capture-interface-lo]\naddress[0] = 10.0.0.1/8\naddress[1] = 10.0.0.1/33\n'
 refused 3 "[capture-interface-lo] address[0]: given twice" '[capture-interface-lo]\naddress[0] = 10.0.0.0/8\naddress[0] = fd00::/8\n'
@@ -62,7 +63,11 @@ refused 1 "syntax error" '\001\377\376garbage\n'
 refused 2 "line too long" "[flowsense]\nuser = $(printf 'a%.0s' {1..400})\n"
 out=$("$FLOWSENSED" -c "$TMP/missing.conf" --check-config 2>&1) && fail "a missing -c file was accepted"
 grep -q "missing.conf: cannot read: No such file" <<<"$out" || fail "missing file: $out"
-say "27 bad configurations refused with their file, line and key"
+rc=0
+out=$("$FLOWSENSED" -r "$PCAP" --dump-established-flows=perhaps --check-config 2>&1) || rc=$?
+[[ $rc == 2 && $out == *"--dump-established-flows: 'perhaps' is not yes or no"* ]] \
+    || fail "--dump-established-flows=perhaps: exit $rc: $out"
+say "28 bad configurations refused with their file, line and key; a bad yes/no option too"
 
 # The command line's networks: one message, exit 2.
 for bad in "--local-net 10.0.0.0/8x" "--local-net ::/-1" "--local-defaults perhaps" "-A 10.0.0.0/8" "-r $PCAP -A 300.0.0.0/8"; do
@@ -109,6 +114,8 @@ max_detection_pkts = 16
 [socket]
 listen_path[0] = $TMP/c.sock
 client_queue_kb = 4096
+dump_established_flows = yes
+dump_unknown_flows = No
 EOF
 out=$("$FLOWSENSED" -c "$TMP/good.conf" -r "$PCAP" --check-config) || fail "--check-config refused a good file"
 grep -q "configuration ok: 1 source(s), 1 listener(s), 2 worker(s)" <<<"$out" || fail "--check-config said: $out"
@@ -120,7 +127,9 @@ fs_finish 60
 status=$(jq -c 'select(.type == "agent_status")' "$TMP/file.ndjson" | tail -n 1)
 [[ $(jq .update_interval <<<"$status") == 7 ]] || fail "update_interval from the file is not 7: $status"
 [[ $(jq '.workers | length' <<<"$status") == 2 ]] || fail "not 2 workers as the file says: $(jq -c .workers <<<"$status")"
-say "file: update_interval 7, 2 workers, socket $TMP/c.sock"
+[[ $(jq .established_flows.limit <<<"$status") == 2000000 ]] \
+    || fail "dump_established_flows = yes: no store of max_flows x 2 workers: $(jq -c .established_flows <<<"$status")"
+say "file: update_interval 7, 2 workers, socket $TMP/c.sock, established flows kept"
 
 # The command line overrides the file, its --listen replaces the file's.
 rm -f "$TMP/c.sock"

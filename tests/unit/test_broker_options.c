@@ -109,6 +109,30 @@ static void test_missing_and_unknown(void **state)
                  "--wait-for-client needs --listeners 1 or more, and no --live");
 }
 
+static void test_established_flows(void **state)
+{
+    (void)state;
+    struct broker_options opt;
+    char err[160];
+
+    assert_int_equal(parse(ARGV("--workers=2", "--listeners=1"), &opt, err), 0);
+    assert_int_equal(opt.established_flows, 0); /* off unless asked */
+    assert_false(opt.dump_unknown_flows);
+    assert_int_equal(parse(ARGV("--workers=2", "--listeners=1", "--established-flows=6400000000",
+                                "--dump-unknown-flows"),
+                           &opt, err),
+                     0);
+    assert_int_equal(opt.established_flows, 6400000000ul);
+    assert_true(opt.dump_unknown_flows);
+    assert_int_equal(parse(ARGV("--workers=2", "--listeners=1", "--established-flows=0"), &opt,
+                           err),
+                     -1);
+    assert_non_null(strstr(err, "--established-flows: '0' is not a number from 1 to"));
+    assert_int_equal(parse(ARGV("--workers=2", "--listeners=1", "--established-flows=6400000001"),
+                           &opt, err),
+                     -1);
+}
+
 static void test_help(void **state)
 {
     (void)state;
@@ -126,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_equals_form),
         cmocka_unit_test(test_out_of_range_numbers),
         cmocka_unit_test(test_missing_and_unknown),
+        cmocka_unit_test(test_established_flows),
         cmocka_unit_test(test_help),
     };
 

@@ -520,6 +520,12 @@ static void test_record_agent_status(void **state)
         .events_received = 500,
         .events_malformed = 2,
         .events_dropped = 7,
+        .established_stored = 10,
+        .established_limit = 2000,
+        .established_refused = 11,
+        .established_unkeyed = 12,
+        .established_lost = 13,
+        .established_replayed = 14,
     };
     msgpack_sbuffer_clear(&f->sb);
     agent_status_pack(&a, &f->pk, &self, &counters, true);
@@ -536,7 +542,9 @@ static void test_record_agent_status(void **state)
         "\"clients\":{\"connected\":1,\"accepted\":3,\"refused\":6,\"dropped_slow\":1,"
         "\"records_sent\":80,\"bytes_sent\":9000,\"subscribed\":2,"
         "\"rejected_commands\":5,\"command_timeouts\":4},"
-        "\"events\":{\"received\":500,\"malformed\":2,\"dropped\":7}}\n");
+        "\"events\":{\"received\":500,\"malformed\":2,\"dropped\":7},"
+        "\"established_flows\":{\"stored\":10,\"limit\":2000,\"refused\":11,\"unkeyed\":12,"
+        "\"lost\":13,\"replayed\":14}}\n");
 
     /* worker 0 reports; the next periodic status carries the previous totals */
     msgpack_sbuffer_clear(&f->sb);
