@@ -5,11 +5,17 @@ and test_determinism.
 
   records.py normalize FILE          the stream with run-dependent values
                                      replaced (golden form), one record a line
-  records.py canonical FILE          normalize, then every record that does not
-                                     depend on the worker count, in a stable
-                                     order (determinism form; see below)
+  records.py sorted FILE             normalize, then the flow records in a
+                                     stable order (same worker count; below)
+  records.py canonical FILE          sorted, and agent_status without what
+                                     depends on the worker count (below)
   records.py diff GOLDEN FILE        field-level differences between a golden
                                      file and a stream (exit 1 if any)
+  records.py determinism W1A W1B W2 W4A W4B [DIGEST...]
+                                     test_determinism's comparisons of five
+                                     replays (-w 1, 1, 2, 4, 4) of one capture;
+                                     the DIGESTs' records are left out of the
+                                     comparisons across worker counts
 
 Run-dependent values (replaced by a placeholder that matches any number):
 
@@ -30,11 +36,14 @@ final totals of a replay) are written on the wall clock, every update
 interval of real time, so how many there are depends on the replay's speed:
 both forms leave them out.
 
-Canonical form (for comparing runs with different worker counts): flow,
-flow_status and flow_purge records ordered by digest; the records of one
-digest keep their order in the stream (one worker writes them all, in
-order).  agent_hello as is.  The first and last agent_status with the
-per-worker objects summed into one ("workers": [{sum}], without "worker" and
+Sorted form (for comparing runs with the same worker count, whose workers
+interleave their records in any order): agent_hello and the first and last
+agent_status first, as they came, then the flow, flow_status and flow_purge
+records ordered by digest; the records of one digest keep their order in the
+stream (one worker writes them all, in order).
+
+Canonical form (for comparing runs with different worker counts): the sorted
+form, with each agent_status's per-worker objects summed into one ("workers": [{sum}], without "worker" and
 the placeholders), capture.ring_drops summed into one number, and
 events.received left out: it counts the internal channel's events, which
 include one worker_stats per worker per interval.
@@ -118,17 +127,25 @@ def merge_workers(status):
     return status
 
 
-def canonical(records):
+def in_order(records, merge):
     agent, flows = [], {}
     for r in normalize(records):
         t = r.get("type")
         if t in FLOW_TYPES:
             flows.setdefault(r["flow"]["digest"], []).append(r)
-        elif t == "agent_status":
+        elif t == "agent_status" and merge:
             agent.append(merge_workers(r))
         else:
             agent.append(r)
     return agent + [r for d in sorted(flows) for r in flows[d]]
+
+
+def sorted_form(records):
+    return in_order(records, False)
+
+
+def canonical(records):
+    return in_order(records, True)
 
 
 # ---- field-level diff ----
@@ -211,9 +228,50 @@ def diff(golden, actual):
     return lines
 
 
+def first_difference(a, b):
+    """Where two lists of lines part, for a message."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            fx, fy = flatten(json.loads(x)), flatten(json.loads(y))
+            fields = ["%s: %s / %s" % (k, json.dumps(fx.get(k)), json.dumps(fy.get(k)))
+                      for k in sorted(set(fx) | set(fy)) if fx.get(k) != fy.get(k)]
+            what = "%s %s" % (fx.get("type", "?"), fx.get("flow.digest", ""))
+            return "line %d (%s): %s" % (i + 1, what.strip(), "; ".join(fields))
+    return "one has %d lines, the other %d" % (len(a), len(b))
+
+
+def determinism(paths, exempt):
+    """Problems found among five replays of one capture; and whether the
+    exempted digests made a difference."""
+    w1a, w1b, w2, w4a, w4b = [read(p) for p in paths]
+    problems = []
+    lines = lambda form, recs: [dumps(r) for r in form(recs)]
+    a, b = lines(normalize, w1a), lines(normalize, w1b)
+    if a != b:
+        problems.append("two runs with -w 1 differ at " + first_difference(a, b))
+    a, b = lines(sorted_form, w4a), lines(sorted_form, w4b)
+    if a != b:
+        problems.append("two runs with -w 4 differ at " + first_difference(a, b))
+    full = {n: lines(canonical, recs) for n, recs in (("1", w1a), ("2", w2), ("4", w4a))}
+    keep = lambda ls: [x for x in ls if not any('"digest":"%s"' % d in x for d in exempt)]
+    for n in ("2", "4"):
+        x, y = keep(full["1"]), keep(full[n])
+        if x != y:
+            problems.append("-w 1 and -w %s differ at %s" % (n, first_difference(x, y)))
+    excused = bool(exempt) and (full["1"] != full["2"] or full["1"] != full["4"])
+    return problems, excused, len(w1a)
+
+
 def main(argv):
-    if len(argv) == 3 and argv[1] in ("normalize", "canonical"):
-        form = normalize if argv[1] == "normalize" else canonical
+    if len(argv) >= 7 and argv[1] == "determinism":
+        problems, excused, n = determinism(argv[2:7], argv[7:])
+        for p in problems:
+            print("  " + p)
+        print("records=%d excused=%d" % (n, excused))
+        return 1 if problems else 0
+    forms = {"normalize": normalize, "sorted": sorted_form, "canonical": canonical}
+    if len(argv) == 3 and argv[1] in forms:
+        form = forms[argv[1]]
         for r in form(read(argv[2])):
             print(dumps(r))
         return 0
