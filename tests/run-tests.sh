@@ -21,7 +21,7 @@ UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 TAIL_LINES=${TAIL_LINES:-40}
 # Integration tests repeated under AddressSanitizer: they drive every
 # process, the corpus comparison with its fuzzed and malformed captures too.
-ASAN_INTEGRATION_TESTS="test_sandbox_escape test_config test_metadata_tshark test_replay_framing test_ascii_escaping test_replay_stdout test_bad_input test_ndpireader_agreement test_live_lo test_worker_restart test_broker_restart test_capture_limits test_slow_client_live test_live_ring_drops test_replay_crash test_live_broker_stalled test_subscriptions test_subscription_hostile test_flowsense_cat test_many_clients"
+ASAN_INTEGRATION_TESTS="test_sandbox_escape test_config test_metadata_tshark test_replay_framing test_ascii_escaping test_replay_stdout test_bad_input test_ndpireader_agreement test_live_lo test_worker_restart test_broker_restart test_capture_limits test_slow_client_live test_live_ring_drops test_replay_crash test_live_broker_stalled test_subscriptions test_subscription_hostile test_flowsense_cat test_many_clients test_verify test_golden_json test_determinism"
 
 export CMOCKA_MESSAGE_OUTPUT=stdout
 passed=0 failed=0 skipped=0
