@@ -215,12 +215,22 @@ def qualifies(p, kind):
 # ---- flowsense's side ----
 
 def load_flows(ndjson):
-    """Flow records, each with its flow_purge's counters as "purge"."""
+    """One record per flow (the flow records of one flow until its purge,
+    merged: later values win, first_seen_at stays), with its flow_purge's
+    counters as "purge"."""
     flows, open_by_digest = [], {}
     with open(ndjson) as f:
         for line in f:
             r = json.loads(line)
             if r.get("type") == "flow":
+                rec = open_by_digest.get(r["flow"]["digest"])
+                if rec is not None:
+                    # A later flow record of a flow still open (new metadata,
+                    # detection_updated): one flow, the newest values.
+                    first_seen = rec["first_seen_at"]
+                    rec.update(r["flow"])
+                    rec["first_seen_at"] = first_seen
+                    continue
                 rec = dict(r["flow"])
                 rec["type"] = "flow"
                 rec["interface"] = r.get("interface")
