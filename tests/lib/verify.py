@@ -443,8 +443,8 @@ def main(argv):
     if argv[1] == "pcap":
         path = case.pcap()
         if not os.path.exists(path):
-            print("%s: capture %s is absent (the shared corpus sits beside the repository "
-                  "as shared/pcap)" % (case.name, path))
+            print("capture %s is absent (the shared corpus sits beside the repository "
+                  "as shared/pcap)" % path)
             return 77
         print(path)
         return 0
