@@ -11,7 +11,8 @@ over the corpus and prints them:
   packets read           capture.packets: packets put on a ring
   decoded                workers[].packets minus every decode_errors reason:
                          packets that reached the flow table or the fragment
-                         store
+                         store (a reassembled datagram that does not decode
+                         counts once more, as an error, after its fragments)
   decode_errors.REASON   workers[].decode_errors, each reason (not_ip and
                          unsupported_link are not IP at all: ARP, STP, LLC...;
                          the others are malformed or truncated IP)
