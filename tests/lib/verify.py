@@ -178,8 +178,7 @@ def tshark_packets(pcap):
         whole = first(p["ip.reassembled_in"]) or first(p["ipv6.reassembled.in"])
         target = packets.get(int(whole)) if whole else None
         if target is not None and target is not p:
-            key, _ = packet_key(target)
-            p["key"], p["src"] = key, packet_key(target)[1]
+            p["key"], p["src"] = packet_key(target)
             p["ms"] = target["ms"]
         else:
             p["key"], p["src"] = packet_key(p)
