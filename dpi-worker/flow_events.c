@@ -85,20 +85,46 @@ static void pk_alpn(msgpack_packer *pk, const char *alpn)
         pk_str(pk, items[i]);
 }
 
+#define SSL_STRINGS 8
+static const char *const ssl_names[SSL_STRINGS] = { "version", "cipher_suite", "client_sni",
+                                                    "server_cn", "issuer_dn", "subject_dn",
+                                                    "client_ja3", "server_ja3" };
+
+static void ssl_values(const struct flow_metadata *m, const char *values[SSL_STRINGS])
+{
+    const char *v[SSL_STRINGS] = { m->tls_version, m->tls_cipher, m->client_sni, m->server_cn,
+                                   m->issuer_dn, m->subject_dn, m->client_ja3, m->server_ja3 };
+    memcpy(values, v, sizeof(v));
+}
+
+static bool has_alpn(const struct flow_metadata *m)
+{
+    return m->alpn && m->alpn[0];
+}
+
+/* Fields of the ssl{} object: nDPI may name a flow TLS before it parsed
+ * any handshake field, and then there is no object rather than an empty one. */
+static int ssl_field_count(const struct flow_metadata *m)
+{
+    const char *values[SSL_STRINGS];
+
+    if (!m->has_tls)
+        return 0;
+    ssl_values(m, values);
+    return count_set(values, SSL_STRINGS) + has_alpn(m);
+}
+
 static void pk_ssl(msgpack_packer *pk, const struct flow_metadata *m)
 {
-    static const char *const names[] = { "version", "cipher_suite", "client_sni", "server_cn",
-                                         "issuer_dn", "subject_dn", "client_ja3", "server_ja3" };
-    const char *values[] = { m->tls_version, m->tls_cipher, m->client_sni, m->server_cn,
-                             m->issuer_dn, m->subject_dn, m->client_ja3, m->server_ja3 };
-    int n = count_set(values, 8);
+    const char *values[SSL_STRINGS];
 
+    ssl_values(m, values);
     pk_key(pk, "ssl");
-    msgpack_pack_map(pk, (size_t)(n + (m->alpn != NULL)));
-    for (int i = 0; i < 8; i++)
+    msgpack_pack_map(pk, (size_t)ssl_field_count(m));
+    for (int i = 0; i < SSL_STRINGS; i++)
         if (values[i] && values[i][0])
-            pk_kv_str(pk, names[i], values[i]);
-    if (m->alpn)
+            pk_kv_str(pk, ssl_names[i], values[i]);
+    if (has_alpn(m))
         pk_alpn(pk, m->alpn);
 }
 
@@ -194,6 +220,10 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     bool has_ssh = count_set(ssh_values, 2) > 0, has_dhcp = count_set(dhcp_values, 2) > 0;
     bool has_bt = m->bt_info_hash[0] != '\0', has_risks = m->risk_count > 0;
     bool has_mdns = m->mdns_answer != NULL, has_ssdp = count_set(ssdp_values, 2) > 0;
+    /* nDPI may name a flow HTTP without having parsed a request line or a
+     * header: then there is no http{} object rather than an empty one. */
+    bool has_http = m->has_http && count_set(http_values, 3) > 0;
+    bool has_ssl = ssl_field_count(m) > 0;
     struct flow_sides s;
     int v = f->key.ip_version;
 
@@ -210,7 +240,7 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
     pk_key(pk, "flow");
     const char *server_name = m->host_from_dns ? m->dns_host_name : m->host_server_name;
     msgpack_pack_map(pk, FLOW_BASE_FIELDS + (server_name != NULL) + (m->dns_host_name != NULL) +
-                             m->has_tls + m->has_http + (m->dns_query != NULL) + has_ssh +
+                             has_ssl + has_http + (m->dns_query != NULL) + has_ssh +
                              has_dhcp + has_bt + has_risks + has_mdns + has_ssdp + (m->gtp != NULL));
     pk_kv_digest(pk, f->digest);
     pk_kv_u64(pk, "ip_version", (uint64_t)v);
@@ -240,9 +270,9 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
         pk_kv_str(pk, "host_server_name", server_name);
     if (m->dns_host_name)
         pk_kv_str(pk, "dns_host_name", m->dns_host_name);
-    if (m->has_tls)
+    if (has_ssl)
         pk_ssl(pk, m);
-    if (m->has_http)
+    if (has_http)
         pk_optional_map(pk, "http", http_names, http_values, 3);
     if (m->dns_query) {
         pk_key(pk, "dns");

@@ -44,6 +44,10 @@ for f in "${files[@]}"; do
     # A bad line must not hide the comparison of the rest.
     jq -c 'select(.type == "flow")' "$out.ndjson" >"$out.flows" 2>"$out.jq" \
         || crashes+=("$tag: stdout is not JSON: $(head -n 1 "$out.jq")")
+    # Every capture's stream also keeps the record contract (fields, types,
+    # flow/purge order, no empty sub-object), fuzzed and malformed ones too.
+    python3 "$ROOT/tests/lib/check_records.py" --hello --min-flows 0 --max-errors 3 "$out.ndjson" >"$out.contract" 2>&1 \
+        || crashes+=("$tag: breaks the record contract: $(head -n 3 "$out.contract" | tr '\n' ' ')")
     cases+=(--case "$tag" "$out.flows" "$out.ndpi.txt")
 done
 

@@ -120,6 +120,10 @@ class Checker:
         if all(isinstance(flow.get(k), int) for k in ("first_seen_at", "last_seen_at")):
             if flow["first_seen_at"] > flow["last_seen_at"]:
                 self.error(line_no, "first_seen_at > last_seen_at")
+        for key, value in flow.items():
+            # Sub-objects appear only when they have something to say.
+            if isinstance(value, dict) and not value:
+                self.error(line_no, "empty object %r" % key)
         self.check_sums(line_no, "flow", flow)
         digest = flow["digest"]
         if flow.get("detection_updated") is True:
