@@ -27,6 +27,7 @@ enum {
     OPT_TTL_IDLE_FLOW,
     OPT_TTL_IDLE_TCP_FLOW,
     OPT_CHECK_CONFIG,
+    OPT_COUNT_ONLY,
 };
 
 static void usage(FILE *out)
@@ -49,7 +50,9 @@ static void usage(FILE *out)
             "  -c FILE       configuration file (default " DEFAULT_CONFIG
             ", if present);\n"
             "                the command line overrides it\n"
-            "  --check-config  validate the configuration and the command line, then exit\n");
+            "  --check-config  validate the configuration and the command line, then exit\n"
+            "  --count-only  benchmark the packet transport: workers count packets and do\n"
+            "                no DPI (no flow records); a replay reports its time\n");
 }
 
 static unsigned long parse_number(const char *opt, const char *value, unsigned long min,
@@ -141,6 +144,7 @@ void options_parse(struct options *o, int argc, char **argv)
         { "ttl-idle-tcp-flow", required_argument, NULL, OPT_TTL_IDLE_TCP_FLOW },
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+        { "count-only", no_argument, NULL, OPT_COUNT_ONLY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -211,6 +215,7 @@ void options_parse(struct options *o, int argc, char **argv)
             break;
         case OPT_STDOUT: o->to_stdout = true; break;
         case OPT_WAIT_FOR_CLIENT: o->wait_for_client = true; break;
+        case OPT_COUNT_ONLY: o->count_only = true; break;
         case 'u': o->user = optarg; break;
         case 'f': o->bpf = optarg; break;
         case 'd': o->debug = true; break;

@@ -35,6 +35,7 @@ struct options {
     uint32_t ring_size;          /* bytes per worker ring */
     unsigned client_queue;       /* bytes a client may have queued in the broker */
     const char *config_path;     /* the configuration file read, NULL if none */
+    bool count_only;             /* benchmark: workers only count packets (no DPI) */
 };
 
 #define DEFAULT_LISTEN "unix:/run/flowsense/flowsense.sock"

@@ -154,6 +154,8 @@ static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][9
         argv[n++] = "-d";
     if (o->live)
         argv[n++] = "--live";
+    if (o->count_only)
+        argv[n++] = "--count-only";
     for (int j = 0; j < o->n_sources; j++) {
         argv[n++] = "--interface";
         argv[n++] = (char *)o->sources[j].label;

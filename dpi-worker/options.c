@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP, OPT_LIVE };
+enum { OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP, OPT_LIVE,
+       OPT_COUNT_ONLY };
 
 static unsigned number(const char *opt, const char *v, unsigned min, unsigned max)
 {
@@ -30,6 +31,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         { "ttl-idle-tcp-flow", required_argument, NULL, OPT_TTL_TCP },
         { "interface", required_argument, NULL, OPT_IFACE },
         { "live", no_argument, NULL, OPT_LIVE },
+        { "count-only", no_argument, NULL, OPT_COUNT_ONLY },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -51,6 +53,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         case OPT_TTL: o->ttl_idle_flow = number("--ttl-idle-flow", optarg, 1, 86400); break;
         case OPT_TTL_TCP: o->ttl_idle_tcp_flow = number("--ttl-idle-tcp-flow", optarg, 1, 86400); break;
         case OPT_LIVE: o->live = true; break;
+        case OPT_COUNT_ONLY: o->count_only = true; break;
         case OPT_IFACE:
             /* --interface NAME ROLE: the role is the next argument. */
             if (o->n_interfaces == FLOWSENSE_MAX_INTERFACES || optind >= argc)
