@@ -12,13 +12,14 @@
 
 struct transport_timer {
     uint64_t started_ns;
+    uint64_t started_cpu_ns;  /* this process's CPU time then */
 };
 
 /* Waits (bounded) until every worker is ready, then starts the clock. */
 void transport_timer_start(struct transport_timer *t, const struct pipeline *p,
                            const volatile int *stop);
 /* After the end markers: waits (bounded) until every ring is drained,
- * then logs "transport: N packets in S s (P packets/s)". */
+ * then logs "transport: N packets in S s (P packets/s), capture CPU C s". */
 void transport_timer_report(const struct transport_timer *t, const struct pipeline *p,
                             uint64_t packets, const volatile int *stop);
 
