@@ -192,7 +192,9 @@ static void publish(struct ring *r, uint32_t wake_after)
         r->unsignalled = 0; /* awake: it looks at head again before sleeping */
         return;
     }
-    /* Bytes in use as far as we know (tail may have moved on since). */
+    /* acquire: pairs with the release of tail in ring_release(), like
+     * the load in ring_reserve(); the cached tail may be far behind. */
+    r->cached_peer = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
     uint32_t used = r->local_pos - r->cached_peer;
     if (r->unsignalled >= wake_after || used >= r->sh->data_size / 4) {
         eventfd_signal(r->data_event_fd);
