@@ -55,8 +55,10 @@ bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t 
     int target = 0;
 
     /* Undecodable packets still go to a worker (the first), which counts
-     * them by reason: nothing is dropped here without a counter. */
-    if (packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK)
+     * them by reason: nothing is dropped here without a counter.  With
+     * one worker there is nothing to choose, and nothing to decode. */
+    if (st->pipeline->n_workers > 1 &&
+        packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK)
         target = (int)(packet_steer_hash(&pv) % (uint32_t)st->pipeline->n_workers);
     struct worker_link *w = &st->pipeline->workers[target];
     if (RING_RECORD_HEADER_SIZE + cap_len > w->ring.sh->data_size / 2) {
