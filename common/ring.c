@@ -87,6 +87,7 @@ int ring_attach(struct ring *r, int memfd, int data_event_fd, int space_event_fd
     uint32_t taken = atomic_load_explicit(&r->sh->taken, memory_order_relaxed);
     r->local_pos = (taken & 7) == 0 && taken - tail <= head - tail ? taken : tail;
     r->cached_peer = r->local_pos;
+    r->spin_polls = RING_SPIN_POLLS;
     r->data_event_fd = data_event_fd;
     r->space_event_fd = space_event_fd;
     return 0;
@@ -301,7 +302,7 @@ static inline void cpu_relax(void)
 
 void ring_wait_data(struct ring *r, int timeout_ms)
 {
-    for (int i = 0; i < RING_SPIN_POLLS; i++) {
+    for (uint32_t i = 0; i < r->spin_polls; i++) {
         /* relaxed: ring_peek() loads head again with acquire. */
         if (atomic_load_explicit(&r->sh->head, memory_order_relaxed) != r->local_pos)
             return;

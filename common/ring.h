@@ -86,6 +86,7 @@ struct ring {
     uint32_t cached_peer; /* last position of the other side we loaded */
     uint32_t pending;     /* records pushed or popped since the last publish/release */
     uint32_t unsignalled; /* producer: records published to a sleeping consumer, not woken */
+    uint32_t spin_polls;  /* consumer: polls of head before sleeping (ring_wait_data) */
     int data_event_fd;    /* producer writes when consumer_sleeping */
     int space_event_fd;   /* consumer writes when producer_waiting */
 };
@@ -138,9 +139,11 @@ void ring_pop(struct ring *r);
 /* Gives popped space back to the producer and wakes it if it waits. */
 void ring_release(struct ring *r);
 /* Blocks up to timeout_ms for the producer to publish.  It first polls
- * the ring for a few tens of microseconds (no syscall): a producer that
- * publishes that often never has to wake us, and waking an idle CPU
- * costs the producer more than the spin costs us. */
+ * the ring spin_polls times, a few tens of microseconds (no syscall): a
+ * producer that publishes that often never has to wake us, and waking an
+ * idle CPU costs the producer more than the spin costs us.  ring_attach()
+ * sets RING_SPIN_POLLS; a consumer that shares its CPUs with a producer
+ * that must not lose packets (live capture) sets 0. */
 void ring_wait_data(struct ring *r, int timeout_ms);
 #define RING_SPIN_POLLS 2048
 /* Initialisation is over: from now on a death is a crash, not a failure

@@ -285,6 +285,10 @@ void worker_run(struct worker *w)
     unsigned popped = 0;
 
     channel_set_max_wait(&w->events, w->opts->live ? LIVE_CHANNEL_WAIT_MS : -1);
+    /* Live, the capture process wakes us once per read burst anyway, and
+     * a spinning worker would take CPU time it needs not to drop. */
+    if (w->opts->live)
+        w->ring.spin_polls = 0;
     ring_consumer_ready(&w->ring);
     while (!worker_stop_requested) {
         while ((rec = ring_peek(&w->ring)) != NULL) {
