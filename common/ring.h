@@ -124,7 +124,7 @@ void ring_publish(struct ring *r);
  * ring_publish(), and must call it before waiting for space or dropping
  * a record for lack of it. */
 void ring_publish_lazy(struct ring *r);
-#define RING_WAKE_BATCH 1024
+#define RING_WAKE_BATCH 4096
 /* Blocks up to timeout_ms for the consumer to free space. */
 void ring_wait_space(struct ring *r, int timeout_ms);
 
