@@ -26,7 +26,8 @@
 # and samples the memory of all its processes.
 #
 # Environment (all optional):
-#   BENCH_QUICK=1          smaller captures, 2 runs (about a minute)
+#   BENCH_QUICK=1          smaller captures, 2 runs (under a minute; start-up
+#                          weighs more, so the ratios move more)
 #   BENCH_PACKETS=1000000  least packets in the many-short-flows capture
 #   BENCH_PCAP=FILE        measure this capture instead of generating one
 #   BENCH_WORKERS="default 1 2 4"  flowsense worker counts ("default" = no
