@@ -43,6 +43,8 @@ static void send_rendered(struct broker *b, struct client *only, const bool *wan
         p = json_out_line(&b->json, &len);
         write_stdout(b, p, len);
     }
+    if (b->clients.connected == 0)
+        return; /* want[] was not filled in: see select_clients() */
     p = json_out_framed(&b->json, &len);
     for (unsigned i = 0; i < CLIENT_MAX; i++)
         if (want[i] && client_takes_records(&b->clients.slot[i]))
@@ -54,6 +56,9 @@ static unsigned select_clients(struct broker *b, const struct record_view *view,
 {
     unsigned n = 0;
 
+    /* Without clients (--stdout alone) the slots need no look per record. */
+    if (b->clients.connected == 0)
+        return 0;
     for (unsigned i = 0; i < CLIENT_MAX; i++) {
         const struct client *c = &b->clients.slot[i];
         want[i] = client_takes_records(c) && subscription_matches(c->sub, view) &&

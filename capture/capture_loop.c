@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "sandbox.h"
+#include "transport_timer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -310,11 +311,15 @@ static void send_done(struct capture *cap)
 int capture_run(struct capture *cap)
 {
     int status = 0;
+    bool timed = cap->opts->count_only && !cap->opts->live;
+    struct transport_timer timer;
 
     channel_writer_init(&cap->control, cap->pipeline->control_fd);
     steer_init(&cap->steer, cap->pipeline, !cap->opts->live, wait_hook, cap);
     if (cap->opts->wait_for_client)
         wait_for_client(cap);
+    if (timed)
+        transport_timer_start(&timer, cap->pipeline, &capture_stop_requested);
     if (cap->opts->live) {
         status = capture_live(cap);
     } else {
@@ -329,6 +334,9 @@ int capture_run(struct capture *cap)
     send_done(cap);
     atomic_store_explicit(&cap->counts->capture_ending, 1, memory_order_release);
     steer_end(&cap->steer);
+    if (timed)
+        transport_timer_report(&timer, cap->pipeline, cap->steer.stats.packets,
+                               &capture_stop_requested);
     channel_writer_destroy(&cap->control);
     return status;
 }

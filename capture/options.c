@@ -34,6 +34,7 @@ enum {
     OPT_DUMP_UNKNOWN_FLOWS,
     OPT_LOCAL_NET,
     OPT_LOCAL_DEFAULTS,
+    OPT_COUNT_ONLY,
 };
 
 static void usage(FILE *out)
@@ -66,7 +67,9 @@ static void usage(FILE *out)
             "  --local-net CIDR  a local network for every source (repeatable; replaces\n"
             "                the file's [local-networks] network[N])\n"
             "  --local-defaults yes|no  count the private networks as local (default yes)\n"
-            "  -A, --address CIDR  a network of the -i/-I/-E/-r just before (repeatable)\n");
+            "  -A, --address CIDR  a network of the -i/-I/-E/-r just before (repeatable)\n"
+            "  --count-only  benchmark the packet transport: workers count packets and do\n"
+            "                no DPI (no flow records); a replay reports its time\n");
 }
 
 static unsigned long parse_number(const char *opt, const char *value, unsigned long min,
@@ -203,6 +206,7 @@ void options_parse(struct options *o, int argc, char **argv)
         { "local-net", required_argument, NULL, OPT_LOCAL_NET },
         { "local-defaults", required_argument, NULL, OPT_LOCAL_DEFAULTS },
         { "address", required_argument, NULL, 'A' },
+        { "count-only", no_argument, NULL, OPT_COUNT_ONLY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -294,6 +298,7 @@ void options_parse(struct options *o, int argc, char **argv)
             break;
         case OPT_STDOUT: o->to_stdout = true; break;
         case OPT_WAIT_FOR_CLIENT: o->wait_for_client = true; break;
+        case OPT_COUNT_ONLY: o->count_only = true; break;
         case 'u': o->user = optarg; break;
         case 'f': o->bpf = optarg; break;
         case 'd': o->debug = true; break;

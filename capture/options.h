@@ -46,6 +46,7 @@ struct options {
      * after the built-in ones unless defaults = no (local_networks.h). */
     struct ip_prefix_list local_nets;
     bool no_default_local_nets;
+    bool count_only;             /* benchmark: workers only count packets (no DPI) */
 };
 
 #define DEFAULT_LISTEN "unix:/run/flowsense/flowsense.sock"

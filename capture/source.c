@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #define LIVE_SNAPLEN 65535
 #define LIVE_BUFFER_BYTES (32 << 20)
+#define FILE_BUFFER_SIZE (1 << 20)
 
 static void source_set_filter(struct source *s, const char *bpf)
 {
@@ -92,6 +94,36 @@ static void open_ifdrops(struct source *s)
     s->ifdrop_base = read_ifdrops(s);
 }
 
+/* The file is read through a large stdio buffer: with the default one
+ * (4 KiB) a replay makes a read() per few packets, and each passes the
+ * seccomp filter.  Only the capture loop reads it, so stdio need not
+ * lock it: glibc's lock costs two atomic operations per fread, which
+ * libpcap calls twice per packet.  "-" is standard input, left to
+ * libpcap. */
+static pcap_t *open_file(struct source *s, const char *name, char *err)
+{
+    if (strcmp(name, "-") == 0)
+        return pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_NANO, err);
+    FILE *f = fopen(name, "rb");
+    if (f == NULL) {
+        snprintf(err, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+        return NULL;
+    }
+    __fsetlocking(f, FSETLOCKING_BYCALLER);
+    s->file_buffer = malloc(FILE_BUFFER_SIZE);
+    if (s->file_buffer && setvbuf(f, s->file_buffer, _IOFBF, FILE_BUFFER_SIZE) != 0) {
+        free(s->file_buffer);
+        s->file_buffer = NULL;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
+    if (p == NULL) {
+        fclose(f);
+        free(s->file_buffer);
+        s->file_buffer = NULL;
+    }
+    return p;
+}
+
 void source_open(struct source *s, const struct source_spec *spec, const char *bpf)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
@@ -104,8 +136,7 @@ void source_open(struct source *s, const struct source_spec *spec, const char *b
         source_open_live(s);
         open_ifdrops(s);
     } else {
-        s->pcap = pcap_open_offline_with_tstamp_precision(spec->name,
-                                                          PCAP_TSTAMP_PRECISION_NANO, err);
+        s->pcap = open_file(s, spec->name, err);
         if (s->pcap == NULL)
             fatalx("cannot read capture file %s: %s", spec->name, err);
         struct stat st;
@@ -123,6 +154,8 @@ void source_close(struct source *s)
     if (s->pcap)
         pcap_close(s->pcap);
     s->pcap = NULL;
+    free(s->file_buffer); /* after pcap_close(), which closes the file */
+    s->file_buffer = NULL;
     for (int i = 0; i < 2; i++)
         if (s->ifdrop_fd[i] >= 0)
             close(s->ifdrop_fd[i]);

@@ -21,6 +21,7 @@ struct source {
     uint64_t ifdrop_base;
     uint64_t read_errors;
     uint64_t file_size;  /* replay: the file's size, 0 if not a regular file */
+    char *file_buffer;   /* replay: stdio buffer of the file (see source_open) */
 };
 
 /* Opens and activates; fatal with the libpcap message on failure. */

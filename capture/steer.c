@@ -24,11 +24,14 @@ static struct ring_record *reserve(struct steer *st, struct worker_link *w, uint
 {
     struct ring_record *rec = ring_reserve(&w->ring, len);
 
-    if (rec || !must_wait)
+    if (rec)
         return rec;
-    /* Full: let the worker see what we have, then wait for space. */
+    /* Full: let the worker see what we have and wake it (commit() does
+     * not always), then wait for space or drop. */
     ring_publish(&w->ring);
     w->pending = 0;
+    if (!must_wait)
+        return NULL;
     while ((rec = ring_reserve(&w->ring, len)) == NULL) {
         ring_wait_space(&w->ring, WAIT_SLICE_MS);
         bool go_on = st->wait_hook == NULL || st->wait_hook(st->wait_ctx);
@@ -43,7 +46,8 @@ static struct ring_record *reserve(struct steer *st, struct worker_link *w, uint
 static void commit(struct worker_link *w)
 {
     if (++w->pending >= STEER_PUBLISH_BATCH) {
-        ring_publish(&w->ring);
+        /* steer_publish_all() ends every burst with a wake-up. */
+        ring_publish_lazy(&w->ring);
         w->pending = 0;
     }
 }
@@ -89,8 +93,11 @@ bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t 
     bool dns_answer = false;
 
     /* Undecodable packets still go to a worker (the first), which counts
-     * them by reason: nothing is dropped here without a counter. */
-    if (packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK) {
+     * them by reason: nothing is dropped here without a counter.  With
+     * one worker there is nothing to choose and no DNS answer to copy,
+     * so nothing to decode. */
+    if (st->pipeline->n_workers > 1 &&
+        packet_decode(data, cap_len, (uint32_t)link_type, &pv) == DECODE_OK) {
         target = (int)(packet_steer_hash(&pv) % (uint32_t)st->pipeline->n_workers);
         dns_answer = packet_is_dns_answer(&pv);
     }
@@ -130,7 +137,13 @@ static void put_control(struct steer *st, struct worker_link *w, uint16_t kind,
     rec->ts_ns = ts_ns;
     rec->wire_len = 0;
     rec->link_type = 0;
-    ring_publish(&w->ring);
+    /* A replay's ticks come with packets behind them (and a replay has
+     * many: one per second of packet time); live, a tick may be all there
+     * is, and the worker should see it now. */
+    if (kind == RING_TICK && st->lossless)
+        ring_publish_lazy(&w->ring);
+    else
+        ring_publish(&w->ring);
     w->pending = 0;
 }
 

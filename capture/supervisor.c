@@ -194,6 +194,8 @@ static int worker_argv(struct supervisor *s, int i, char *argv[], char store[][9
         argv[n++] = "-d";
     if (o->live)
         argv[n++] = "--live";
+    if (o->count_only)
+        argv[n++] = "--count-only";
     for (size_t j = 0; j < s->n_worker_sources; j++)
         argv[n++] = s->worker_sources[j];
 #undef ARG

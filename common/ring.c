@@ -87,6 +87,7 @@ int ring_attach(struct ring *r, int memfd, int data_event_fd, int space_event_fd
     uint32_t taken = atomic_load_explicit(&r->sh->taken, memory_order_relaxed);
     r->local_pos = (taken & 7) == 0 && taken - tail <= head - tail ? taken : tail;
     r->cached_peer = r->local_pos;
+    r->spin_polls = RING_SPIN_POLLS;
     r->data_event_fd = data_event_fd;
     r->space_event_fd = space_event_fd;
     return 0;
@@ -171,21 +172,45 @@ struct ring_record *ring_reserve(struct ring *r, uint32_t cap_len)
     return rec;
 }
 
-void ring_publish(struct ring *r)
+static void publish(struct ring *r, uint32_t wake_after)
 {
-    if (r->pending == 0)
+    if (r->pending > 0) {
+        atomic_fetch_add_explicit(&r->sh->records_pushed, r->pending, memory_order_relaxed);
+        r->unsignalled += r->pending;
+        r->pending = 0;
+        /* release: pairs with the acquire load of head in ring_peek();
+         * every record byte written before this store is visible to the
+         * consumer. */
+        atomic_store_explicit(&r->sh->head, r->local_pos, memory_order_release);
+    }
+    if (r->unsignalled == 0)
         return;
-    atomic_fetch_add_explicit(&r->sh->records_pushed, r->pending, memory_order_relaxed);
-    r->pending = 0;
-    /* release: pairs with the acquire load of head in ring_peek(); every
-     * record byte written before this store is visible to the consumer. */
-    atomic_store_explicit(&r->sh->head, r->local_pos, memory_order_release);
     /* seq_cst fence: orders the head store before the load of
      * consumer_sleeping; pairs with the fence in ring_wait_data(), so
      * either the consumer sees the new head or we see it sleeping. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->sh->consumer_sleeping, memory_order_relaxed))
+    if (!atomic_load_explicit(&r->sh->consumer_sleeping, memory_order_relaxed)) {
+        r->unsignalled = 0; /* awake: it looks at head again before sleeping */
+        return;
+    }
+    /* acquire: pairs with the release of tail in ring_release(), like
+     * the load in ring_reserve(); the cached tail may be far behind. */
+    r->cached_peer = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
+    uint32_t used = r->local_pos - r->cached_peer;
+    if (r->unsignalled >= wake_after || used >= r->sh->data_size / 4) {
         eventfd_signal(r->data_event_fd);
+        r->unsignalled = 0;
+    }
+}
+
+void ring_publish(struct ring *r)
+{
+    publish(r, 1);
+}
+
+void ring_publish_lazy(struct ring *r)
+{
+    publish(r, RING_WAKE_BATCH);
 }
 
 void ring_wait_space(struct ring *r, int timeout_ms)
@@ -266,8 +291,23 @@ void ring_release(struct ring *r)
         eventfd_signal(r->space_event_fd);
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 void ring_wait_data(struct ring *r, int timeout_ms)
 {
+    for (uint32_t i = 0; i < r->spin_polls; i++) {
+        /* relaxed: ring_peek() loads head again with acquire. */
+        if (atomic_load_explicit(&r->sh->head, memory_order_relaxed) != r->local_pos)
+            return;
+        cpu_relax();
+    }
     atomic_store_explicit(&r->sh->consumer_sleeping, 1, memory_order_relaxed);
     /* seq_cst fence: pairs with the fence in ring_publish(). */
     atomic_thread_fence(memory_order_seq_cst);

@@ -87,6 +87,8 @@ struct ring {
     uint32_t local_pos;   /* producer: unpublished head; consumer: unreleased tail */
     uint32_t cached_peer; /* last position of the other side we loaded */
     uint32_t pending;     /* records pushed or popped since the last publish/release */
+    uint32_t unsignalled; /* producer: records published to a sleeping consumer, not woken */
+    uint32_t spin_polls;  /* consumer: polls of head before sleeping (ring_wait_data) */
     int data_event_fd;    /* producer writes when consumer_sleeping */
     int space_event_fd;   /* consumer writes when producer_waiting */
 };
@@ -117,6 +119,14 @@ struct ring_record *ring_reserve(struct ring *r, uint32_t cap_len);
 /* Makes everything reserved so far visible to the consumer and wakes it
  * if it sleeps.  Call after a batch, not after every packet. */
 void ring_publish(struct ring *r);
+/* The same, but a sleeping consumer is woken only once RING_WAKE_BATCH
+ * records or a quarter of the ring wait for it, so that a consumer faster than its producer does
+ * not cost a wake-up (two syscalls and a context switch) every few
+ * packets.  Whoever publishes lazily must end each burst with
+ * ring_publish(), and must call it before waiting for space or dropping
+ * a record for lack of it. */
+void ring_publish_lazy(struct ring *r);
+#define RING_WAKE_BATCH 4096
 /* Blocks up to timeout_ms for the consumer to free space. */
 void ring_wait_space(struct ring *r, int timeout_ms);
 
@@ -130,8 +140,14 @@ const struct ring_record *ring_peek(struct ring *r);
 void ring_pop(struct ring *r);
 /* Gives popped space back to the producer and wakes it if it waits. */
 void ring_release(struct ring *r);
-/* Blocks up to timeout_ms for the producer to publish. */
+/* Blocks up to timeout_ms for the producer to publish.  It first polls
+ * the ring spin_polls times, a few tens of microseconds (no syscall): a
+ * producer that publishes that often never has to wake us, and waking an
+ * idle CPU costs the producer more than the spin costs us.  ring_attach()
+ * sets RING_SPIN_POLLS; a consumer that shares its CPUs with a producer
+ * that must not lose packets (live capture) sets 0. */
 void ring_wait_data(struct ring *r, int timeout_ms);
+#define RING_SPIN_POLLS 2048
 /* Initialisation is over: from now on a death is a crash, not a failure
  * to start (see capture/supervisor.c). */
 void ring_consumer_ready(struct ring *r);

@@ -11,7 +11,7 @@
 
 enum {
     OPT_ID = 256, OPT_UPDATE, OPT_MAXDET, OPT_MAXFLOWS, OPT_IFACE, OPT_TTL, OPT_TTL_TCP, OPT_LIVE,
-    OPT_ADDRESS, OPT_LOCAL_NET, OPT_DHC,
+    OPT_ADDRESS, OPT_LOCAL_NET, OPT_DHC, OPT_COUNT_ONLY,
 };
 
 static unsigned number(const char *opt, const char *v, unsigned min, unsigned max)
@@ -48,6 +48,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         { "address", required_argument, NULL, OPT_ADDRESS },
         { "local-net", required_argument, NULL, OPT_LOCAL_NET },
         { "dhc-max-entries", required_argument, NULL, OPT_DHC },
+        { "count-only", no_argument, NULL, OPT_COUNT_ONLY },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -71,6 +72,7 @@ void worker_options_parse(struct worker_options *o, int argc, char **argv)
         case OPT_TTL_TCP: o->ttl_idle_tcp_flow = number("--ttl-idle-tcp-flow", optarg, 1, 86400); break;
         case OPT_LIVE: o->live = true; break;
         case OPT_DHC: o->dhc_max_entries = number("--dhc-max-entries", optarg, 16, 16777216); break;
+        case OPT_COUNT_ONLY: o->count_only = true; break;
         case OPT_IFACE:
             /* --interface NAME ROLE: the role is the next argument. */
             if (o->n_interfaces == FLOWSENSE_MAX_INTERFACES || optind >= argc)

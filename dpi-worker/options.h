@@ -18,6 +18,7 @@ struct worker_options {
     int pid;                     /* this process, in worker_stats: the broker tells
                                   * a dead worker's late stats from its successor's */
     bool live;                   /* live capture: never wait long on the broker */
+    bool count_only;             /* benchmark: count packets, no decoding or DPI */
     const char *user;
     bool debug;
     unsigned update_interval;    /* seconds of packet time */

@@ -351,6 +351,14 @@ static void handle_dns_hint(struct worker *w, const struct ring_record *rec)
 
 void worker_handle_record(struct worker *w, const struct ring_record *rec)
 {
+    /* Benchmark of the transport alone (flowsensed --count-only). */
+    if (w->opts->count_only) {
+        if (rec->kind == RING_PACKET) {
+            w->counters.packets++;
+            w->counters.bytes += rec->wire_len;
+        }
+        return;
+    }
     advance_clock(w, rec->ts_ns / 1000000);
     if (rec->kind == RING_PACKET)
         handle_packet(w, rec);
@@ -377,6 +385,10 @@ void worker_run(struct worker *w)
     unsigned popped = 0;
 
     channel_set_max_wait(&w->events, w->opts->live ? LIVE_CHANNEL_WAIT_MS : -1);
+    /* Live, the capture process wakes us once per read burst anyway, and
+     * a spinning worker would take CPU time it needs not to drop. */
+    if (w->opts->live)
+        w->ring.spin_polls = 0;
     ring_consumer_ready(&w->ring);
     while (!worker_stop_requested) {
         while ((rec = ring_peek(&w->ring)) != NULL) {

@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
-# `make bench`: packets/s and peak memory of flowsense, of ndpiReader (same
-# nDPI, one thread) and of a bare libpcap read loop, all on one generated
-# capture, then their ratios.  Prints a table and a last line
-# `BENCH {json}` for machines.
+# `make bench`: the figures of issue 5, each measured against its baseline
+# in the same run (runs interleaved, so a noisy neighbour hurts every tool
+# alike), then a table and a last line `BENCH {json}` for machines.
 #
-# The capture, $BUILD/bench/bench.pcap, is made by build/tools/gen_bench_pcap
-# out of tests/pcap/* and ../shared/pcap/* (non-Ethernet ones are skipped),
-# and made again when the inputs, the generator or BENCH_PACKETS change.
-# Timed runs send flowsense's output to /dev/null; its flow count comes
-# from one more, untimed, run whose stdout is counted, and ndpiReader's
-# from one untimed run without -q.  tests/bench/tree_memory.py runs each
-# flowsensed and samples the memory of all its processes.
+#  1. throughput: packets/s and peak memory of flowsense (default worker
+#     count and 1, 2, 4 workers), of ndpiReader (same nDPI, one thread) and
+#     of a bare libpcap read loop, on a capture of many short flows made by
+#     build/tools/gen_bench_pcap out of tests/pcap/* and ../shared/pcap/*;
+#  2. transport: `flowsensed --count-only` (capture -> ring -> a worker
+#     that only counts) against the bare read loop, both timed over their
+#     loops only (flowsensed from all workers ready to all rings drained);
+#     the read loop is also run reading the file the way flowsensed does
+#     (1 MiB stdio buffer, no stdio lock), for reference;
+#  3. long flows: the same tools on a capture of bulk HTTP downloads
+#     (build/tools/gen_synth_pcap bulk), where most packets come after
+#     detection;
+#  4. memory: a capture of BENCH_MEM_FLOWS DNS flows that all stay open
+#     to the end (gen_synth_pcap dns); the sum of RSS (and of PSS) of all
+#     flowsense processes, sampled during the replay, per flow held at the
+#     end (its flow_purge records with reason "terminated"), against
+#     ndpiReader's peak RSS per flow on the same file.
+#
+# Captures live in $BUILD/bench and are made again when their generator,
+# inputs or size change.  tests/bench/tree_memory.py runs each flowsensed
+# and samples the memory of all its processes.
 #
 # Environment (all optional):
-#   BENCH_PACKETS=1000000  least packets in the generated capture
+#   BENCH_QUICK=1          smaller captures, 2 runs (under a minute; start-up
+#                          weighs more, so the ratios move more)
+#   BENCH_PACKETS=1000000  least packets in the many-short-flows capture
 #   BENCH_PCAP=FILE        measure this capture instead of generating one
-#   BENCH_WORKERS="1 2 4"  flowsense worker counts to measure ("default" =
-#                          no -w, flowsensed's own choice); default: default
+#   BENCH_WORKERS="default 1 2 4"  flowsense worker counts ("default" = no
+#                          -w, flowsensed's own choice)
+#   BENCH_TRANSPORT_WORKERS="default 2"  worker counts of the transport runs
+#   BENCH_MEM_FLOWS=1000000  flows of the memory capture (0: skip it)
+#   BENCH_BULK="64 5000"   long-flow capture: flows, packets per flow
 #   BENCH_RUNS=3           runs of each tool; the fastest counts (the
 #                          machine is shared), the largest memory peak counts
 #   BENCH_TIMEOUT=180      seconds one run may take before it is stopped
@@ -26,7 +44,7 @@
 # Exit status: 0 when every tool was measured; 1 on a harness error (a
 # tool or input missing, the generator or a baseline failing); 2 when
 # flowsense itself is missing or a flowsense run failed (the baselines are
-# still printed).  Slow results never fail.
+# still printed).  Slow results and missed targets never fail.
 set -u -o pipefail
 export LC_ALL=C
 
@@ -35,15 +53,27 @@ top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null) || top=$(cd "$here/.
 cd "$top" || exit 1
 
 BUILD=${BUILD:-build}
+BENCH_QUICK=${BENCH_QUICK:-0}
+if [[ $BENCH_QUICK == 1 ]]; then
+    BENCH_PACKETS=${BENCH_PACKETS:-300000}
+    BENCH_RUNS=${BENCH_RUNS:-2}
+    BENCH_MEM_FLOWS=${BENCH_MEM_FLOWS:-500000}
+    BENCH_BULK=${BENCH_BULK:-32 2000}
+fi
 BENCH_PACKETS=${BENCH_PACKETS:-1000000}
 BENCH_PCAP=${BENCH_PCAP:-}
-BENCH_WORKERS=${BENCH_WORKERS:-default}
+BENCH_WORKERS=${BENCH_WORKERS:-default 1 2 4}
+BENCH_TRANSPORT_WORKERS=${BENCH_TRANSPORT_WORKERS:-default 2}
+BENCH_MEM_FLOWS=${BENCH_MEM_FLOWS:-1000000}
+BENCH_BULK=${BENCH_BULK:-64 5000}
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-180}
 BENCH_PSS=${BENCH_PSS:-1}
 
 GEN=$BUILD/tools/gen_bench_pcap
+GEN_SYNTH=$BUILD/tools/gen_synth_pcap
 READ_LOOP=$BUILD/tools/pcap_read_loop
+READ_BUFFER=1048576 # flowsensed's stdio buffer (capture/source.c)
 FLOWSENSED=$BUILD/bin/flowsensed
 SAMPLER=$here/tree_memory.py
 OUT_DIR=$BUILD/bench
@@ -57,10 +87,15 @@ is_count "$BENCH_PACKETS" || die "BENCH_PACKETS='$BENCH_PACKETS' is not a packet
 is_count "$BENCH_RUNS" || die "BENCH_RUNS='$BENCH_RUNS' is not a run count"
 is_count "$BENCH_TIMEOUT" || die "BENCH_TIMEOUT='$BENCH_TIMEOUT' is not a number of seconds"
 read -r -a WORKERS <<<"$BENCH_WORKERS"
+read -r -a TWORKERS <<<"$BENCH_TRANSPORT_WORKERS"
 [[ ${#WORKERS[@]} -gt 0 ]] || die "BENCH_WORKERS is empty"
-for w in "${WORKERS[@]}"; do
+for w in "${WORKERS[@]}" "${TWORKERS[@]}"; do
     [[ $w == default ]] || is_count "$w" || die "BENCH_WORKERS: '$w' is neither a count nor 'default'"
 done
+[[ $BENCH_MEM_FLOWS =~ ^[0-9]+$ ]] || die "BENCH_MEM_FLOWS='$BENCH_MEM_FLOWS' is not a flow count"
+read -r BULK_FLOWS BULK_PACKETS <<<"$BENCH_BULK"
+is_count "${BULK_FLOWS:-}" && is_count "${BULK_PACKETS:-}" ||
+    die "BENCH_BULK='$BENCH_BULK' is not 'FLOWS PACKETS_PER_FLOW'"
 
 for c in jq ndpiReader timeout awk; do
     command -v "$c" >/dev/null 2>&1 || die "$c is not installed (make deps)"
@@ -68,7 +103,7 @@ done
 /usr/bin/time -f %M -o /dev/null true 2>/dev/null || die "GNU time (/usr/bin/time) is missing (apt-get install time)"
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=$(command -v python3) || die "python3 is not installed (make deps)"
-for t in "$GEN" "$READ_LOOP"; do
+for t in "$GEN" "$GEN_SYNTH" "$READ_LOOP"; do
     [[ -x $t ]] || die "$t is not built (make $t)"
 done
 
@@ -141,8 +176,31 @@ if [[ ${#inputs[@]} -gt 0 ]]; then
     IDLE_PCAP=$OUT_DIR/idle.pcap
     generate "$IDLE_PCAP" 1
 fi
-# Read once so that every tool finds it in the page cache.
-cat "$PCAP" >/dev/null || die "cannot read $PCAP"
+# synth OUT MODE ARGS...: (re)makes OUT with gen_synth_pcap unless it is
+# up to date.
+synth() {
+    local out=$1
+    shift
+    { echo "$*"; sha256sum tests/tools/gen_synth_pcap.c | cut -d' ' -f1; } >"$tmp/params"
+    if [[ -f $out ]] && cmp -s "$tmp/params" "$out.params"; then
+        return 0
+    fi
+    say "generating $out ($*)"
+    rm -f "$out.params"
+    "$GEN_SYNTH" "$@" -o "$out" 2>"$tmp/gen.err" >"$tmp/gen.out" ||
+        { cat "$tmp/gen.err" >&2; die "gen_synth_pcap failed"; }
+    say "$(cat "$tmp/gen.out")"
+    cp "$tmp/params" "$out.params"
+}
+BULK_PCAP=$OUT_DIR/bulk-$BULK_FLOWS-$BULK_PACKETS.pcap
+synth "$BULK_PCAP" bulk -f "$BULK_FLOWS" -p "$BULK_PACKETS"
+MEM_PCAP=
+if [[ $BENCH_MEM_FLOWS -gt 0 ]]; then
+    MEM_PCAP=$OUT_DIR/dns-$BENCH_MEM_FLOWS.pcap
+    synth "$MEM_PCAP" dns -f "$BENCH_MEM_FLOWS"
+fi
+# Read once so that every tool finds them in the page cache.
+cat "$PCAP" "$BULK_PCAP" >/dev/null || die "cannot read $PCAP or $BULK_PCAP"
 
 # ---- measuring ---------------------------------------------------------
 seconds_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'; }
@@ -182,32 +240,37 @@ flowsense_run() {
 baseline_failed=0
 flowsense_failed=0
 
+# read_loop_run RUN TOOL PCAP [-b BYTES]: the bare libpcap loop.
 read_loop_run() {
-    local run=$1 line
-    timed "$tmp/read.out" "$READ_LOOP" "$PCAP"
+    local run=$1 tool=$2 pcap=$3 line
+    shift 3
+    timed "$tmp/read.out" "$READ_LOOP" "$@" "$pcap"
     if [[ $rc != 0 ]]; then
         cat "$tmp/read.out.err" >&2
-        die "pcap_read_loop failed on $PCAP (exit $rc)"
+        die "pcap_read_loop failed on $pcap (exit $rc)"
     fi
     line=$(cat "$tmp/read.out")
-    [[ $line =~ packets=([0-9]+)\ bytes=([0-9]+)\ seconds=([0-9.]+) ]] ||
+    [[ $line =~ packets=([0-9]+)\ bytes=([0-9]+)\ seconds=([0-9.]+)\ pps=[0-9]+\ cpu=([0-9.]+) ]] ||
         die "pcap_read_loop printed '$line'"
-    PACKETS=${BASH_REMATCH[1]}
-    BYTES=${BASH_REMATCH[2]}
-    record tool='"pcap_read"' run="$run" seconds="$secs" rss_kb="$rss_kb" \
-        loop_seconds="${BASH_REMATCH[3]}"
+    if [[ $tool == pcap_read ]]; then
+        PACKETS=${BASH_REMATCH[1]}
+        BYTES=${BASH_REMATCH[2]}
+    fi
+    record tool="\"$tool\"" run="$run" seconds="$secs" rss_kb="$rss_kb" \
+        packets="${BASH_REMATCH[1]}" loop_seconds="${BASH_REMATCH[3]}" loop_cpu="${BASH_REMATCH[4]}"
 }
 
+# ndpi_run RUN [TOOL PCAP]
 ndpi_run() {
-    local run=$1
-    timed "$tmp/ndpi.out" ndpiReader -i "$PCAP" -q
+    local run=$1 tool=${2:-ndpireader} pcap=${3:-$PCAP}
+    timed "$tmp/ndpi.out" ndpiReader -i "$pcap" -q
     if [[ $rc != 0 ]]; then
-        say "ndpiReader failed (exit $rc):"
+        say "ndpiReader failed on $pcap (exit $rc):"
         tail -n 5 "$tmp/ndpi.out.err" >&2
         baseline_failed=1
         return 1
     fi
-    record tool='"ndpireader"' run="$run" seconds="$secs" rss_kb="$rss_kb"
+    record tool="\"$tool\"" run="$run" seconds="$secs" rss_kb="$rss_kb"
 }
 
 declare -A fs_status
@@ -231,15 +294,67 @@ fs_run() {
     record tool='"flowsense"' workers="$(jq -n --arg w "$w" '$w')" run="$run" memory="$(cat "$mem")"
 }
 
-say "measuring $PCAP: $BENCH_RUNS runs each (timeout ${BENCH_TIMEOUT}s per run)"
+# transport_run RUN TOOL WORKERS PCAP: flowsensed --count-only; its
+# capture process logs the loop's time, and the workers' packet counts
+# (last agent_status) must add up to every packet of the file.
+transport_run() {
+    local run=$1 tool=$2 w=$3 pcap=$4 wopt=() line
+    [[ ${fs_status[default]:-ok} == ok && -x $FLOWSENSED ]] || return 0
+    [[ $w == default ]] || wopt=(-w "$w")
+    timeout -k 10 "$BENCH_TIMEOUT" "$FLOWSENSED" -r "$pcap" "${wopt[@]}" --count-only --stdout \
+        -u nobody >"$tmp/tr.out" 2>"$tmp/tr.err"
+    rc=$?
+    line=$(grep -o 'transport: .*' "$tmp/tr.err")
+    if [[ $rc != 0 || ! $line =~ transport:\ ([0-9]+)\ packets\ in\ ([0-9.]+)\ s.*capture\ CPU\ ([0-9.]+) ]]; then
+        say "flowsense --count-only (workers=$w) failed (exit $rc):"
+        tail -n 5 "$tmp/tr.err" >&2
+        flowsense_failed=1
+        return 0
+    fi
+    local counted
+    counted=$(jq -s '[.[] | select(.type == "agent_status")] | last | [.workers[]?.packets] | add // 0' \
+        "$tmp/tr.out") || counted=null
+    record tool="\"$tool\"" workers="$(jq -n --arg w "$w" '$w')" run="$run" \
+        packets="${BASH_REMATCH[1]}" loop_seconds="${BASH_REMATCH[2]}" loop_cpu="${BASH_REMATCH[3]}" \
+        worker_packets="$counted"
+}
+
+# bulk_fs_run RUN: flowsense (default workers) on the long-flow capture.
+bulk_fs_run() {
+    [[ ${fs_status[default]:-ok} == ok && -x $FLOWSENSED ]] || return 0
+    timed "$tmp/bulk-fs.out" "$FLOWSENSED" -r "$BULK_PCAP" --stdout -u nobody
+    if [[ $rc != 0 ]]; then
+        say "flowsense on $BULK_PCAP failed (exit $rc)"
+        tail -n 5 "$tmp/bulk-fs.out.err" >&2
+        flowsense_failed=1
+        return 0
+    fi
+    record tool='"flowsense_bulk"' run="$1" seconds="$secs" rss_kb=null \
+        flows="$(grep -c '"type":"flow_purge"' "$tmp/bulk-fs.out")"
+}
+
+say "measuring $PCAP and $BULK_PCAP: $BENCH_RUNS runs each (timeout ${BENCH_TIMEOUT}s per run)"
 bench_t0=$EPOCHREALTIME
 # Runs are interleaved so that a noisy neighbour hurts every tool alike.
 for run in $(seq 1 "$BENCH_RUNS"); do
-    read_loop_run "$run"
+    read_loop_run "$run" pcap_read "$PCAP"
     [[ $baseline_failed == 1 ]] || ndpi_run "$run"
     for w in "${WORKERS[@]}"; do
         fs_run "$run" "$w"
     done
+    # The transport runs are short: three rounds against the read loops
+    # per run, so that their best-of sees as many quiet moments.
+    for _ in 1 2 3; do
+        read_loop_run "$run" pcap_read "$PCAP"
+        read_loop_run "$run" pcap_read_buffered "$PCAP" -b "$READ_BUFFER"
+        for w in "${TWORKERS[@]}"; do
+            transport_run "$run" transport "$w" "$PCAP"
+        done
+    done
+    read_loop_run "$run" pcap_read_bulk "$BULK_PCAP"
+    [[ $baseline_failed == 1 ]] || ndpi_run "$run" ndpireader_bulk "$BULK_PCAP"
+    bulk_fs_run "$run"
+    transport_run "$run" transport_bulk default "$BULK_PCAP"
     say "run $run/$BENCH_RUNS done ($(seconds_since "$bench_t0") s so far)"
 done
 
@@ -306,14 +421,64 @@ if [[ -n $IDLE_PCAP ]]; then
     done
 fi
 
+# ---- memory with many flows held at once --------------------------------
+if [[ -n $MEM_PCAP ]]; then
+    say "memory: $MEM_PCAP ($BENCH_MEM_FLOWS flows open at once)"
+    if [[ -x $FLOWSENSED ]]; then
+        mkfifo "$tmp/mem.fifo" || die "mkfifo failed"
+        # Flows held at the end of the input are those purged as terminated.
+        awk '
+            /"type":"flow_purge"/ { purged++; if (/"reason":"terminated"/) held++ }
+            /"type":"flow"[,}]/ { detected++ }
+            /"type":"agent_status"/ && match($0, /"flows_refused":[0-9]+/) {
+                refused = substr($0, RSTART + 16, RLENGTH - 16)
+            }
+            END {
+                printf "{\"flows_purged\":%d,\"flows_held\":%d,\"flow_records\":%d,\"flows_refused\":%d}\n",
+                    purged, held, detected, refused
+            }' <"$tmp/mem.fifo" >"$tmp/mem-count.json" &
+        reader=$!
+        running+=("$reader")
+        max_flows=$((BENCH_MEM_FLOWS > 1000000 ? BENCH_MEM_FLOWS : 1000000))
+        "$PYTHON" "$SAMPLER" --out "$tmp/mem.json" --stdout "$tmp/mem.fifo" \
+            --stderr "$tmp/mem.json.err" --interval 0.1 --timeout "$BENCH_TIMEOUT" --pss -- \
+            "$FLOWSENSED" -r "$MEM_PCAP" --max-flows "$max_flows" --stdout -u nobody &
+        running+=("$!")
+        wait "$!" || die "the memory sampler failed (tests/bench/tree_memory.py)"
+        wait "$reader"
+        running=()
+        if [[ $(jq -r '.exit_status' "$tmp/mem.json") == 0 ]]; then
+            record tool='"flowsense_mem"' max_flows="$max_flows" memory="$(cat "$tmp/mem.json")" \
+                counts="$(cat "$tmp/mem-count.json")"
+        else
+            say "flowsense on $MEM_PCAP failed:"
+            tail -n 5 "$tmp/mem.json.err" >&2
+            flowsense_failed=1
+        fi
+    fi
+    if [[ $baseline_failed == 0 ]]; then
+        timed "$tmp/mem-ndpi.out" ndpiReader -i "$MEM_PCAP"
+        flows=$(awk '/Unique flows:/ { print $3 }' "$tmp/mem-ndpi.out")
+        if [[ $rc == 0 && $flows =~ ^[0-9]+$ ]]; then
+            record tool='"ndpireader_mem"' seconds="$secs" rss_kb="$rss_kb" flows="$flows"
+        else
+            say "ndpiReader on $MEM_PCAP failed (exit $rc)"
+            baseline_failed=1
+        fi
+    fi
+fi
+
 # ---- report ------------------------------------------------------------
 workers_json=$(printf '%s\n' "${WORKERS[@]}" | jq -R . | jq -cs .)
+tworkers_json=$(printf '%s\n' "${TWORKERS[@]}" | jq -R . | jq -cs .)
 status_json=$(for w in "${WORKERS[@]}"; do jq -cn --arg w "$w" --arg s "${fs_status[$w]}" '{($w): $s}'; done | jq -cs add)
 
 bench_json=$(jq -cs \
     --arg pcap "$PCAP" --argjson packets "$PACKETS" --argjson bytes "$BYTES" \
     --argjson runs "$BENCH_RUNS" --argjson nproc "$(nproc)" \
-    --argjson workers "$workers_json" --argjson status "$status_json" '
+    --argjson workers "$workers_json" --argjson status "$status_json" \
+    --argjson tworkers "$tworkers_json" --arg bulk_pcap "$BULK_PCAP" \
+    --arg mem_pcap "$MEM_PCAP" --argjson mem_flows "$BENCH_MEM_FLOWS" '
     def of($t): map(select(.tool == $t));
     def one($t): (of($t) | .[0]) // {};
     def pps($s): if $s == null or $s == 0 then null else ($packets / $s | round) end;
@@ -371,10 +536,88 @@ bench_json=$(jq -cs \
             rss_vs_ndpireader: ratio(.peak_rss_kb; $ndpi.peak_rss_kb)
           }
       ] as $fs
+    | def best($t): of($t) | if length == 0 then null else (min_by(.loop_seconds)) end;
+    def lpps($r): if $r == null or $r.loop_seconds == 0 then null
+                  else ($r.packets / $r.loop_seconds | round) end;
+    def wall_best($t): of($t) | if length == 0 then null else
+        { seconds: (map(.seconds) | min), seconds_all: map(.seconds),
+          flows: .[0].flows, peak_rss_kb: (map(.rss_kb) | max) } end;
+    def met($v; $op; $target): if $v == null then null
+        elif $op == ">=" then $v >= $target else $v <= $target end;
+    (best("pcap_read")) as $rl
+    | (best("pcap_read_buffered")) as $rlb
+    | { pcap_read_loop_pps: lpps($rl), pcap_read_loop_cpu: $rl.loop_cpu,
+        pcap_read_buffered_loop_pps: lpps($rlb), pcap_read_buffered_loop_cpu: $rlb.loop_cpu,
+        runs: [ $tworkers[] as $w | of("transport") | map(select(.workers == $w))
+                | if length == 0 then {workers: $w, status: "failed"} else
+                  (min_by(.loop_seconds)) as $b
+                  | { workers: $w, status: "ok", packets: $b.packets,
+                      worker_packets: $b.worker_packets,
+                      all_counted: ($b.worker_packets == $packets),
+                      loop_seconds: $b.loop_seconds, loop_seconds_all: map(.loop_seconds),
+                      capture_cpu: $b.loop_cpu, pps: lpps($b) }
+                  | .ratio_vs_pcap_read = ratio(.pps; lpps($rl))
+                  | .ratio_vs_pcap_read_buffered = ratio(.pps; lpps($rlb)) end ] } as $transport
+    | (best("pcap_read_bulk")) as $rlbulk
+    | (wall_best("ndpireader_bulk")) as $ndb
+    | (wall_best("flowsense_bulk")) as $fsb
+    | (best("transport_bulk")) as $trb
+    | ({ pcap: $bulk_pcap, packets: $rlbulk.packets,
+        pcap_read: { loop_seconds: $rlbulk.loop_seconds, pps: lpps($rlbulk),
+                     wall_pps: (if $rlbulk == null then null else
+                                ($rlbulk.packets / (of("pcap_read_bulk") | map(.seconds) | min) | round) end) },
+        ndpireader: ($ndb | if . == null then null else . + {pps: ($rlbulk.packets / .seconds | round)} end),
+        flowsense: ($fsb | if . == null then null else . + {pps: ($rlbulk.packets / .seconds | round)} end),
+        transport: ($trb | if . == null then null else
+                    {loop_seconds, capture_cpu: .loop_cpu, pps: lpps(.),
+                     all_counted: (.worker_packets == .packets)} end) }
+      | .ratios = { pps_vs_ndpireader: ratio(.flowsense.pps; .ndpireader.pps),
+                    pps_vs_pcap_read: ratio(.flowsense.pps; .pcap_read.wall_pps),
+                    transport_vs_pcap_read: ratio(.transport.pps; .pcap_read.pps) }) as $bulk
+    | (one("flowsense_mem")) as $fm
+    | (one("ndpireader_mem")) as $nm
+    | (if $fm == {} and $nm == {} then null else {
+        pcap: $mem_pcap, flows_generated: $mem_flows,
+        flowsense: (if $fm == {} then null else {
+            max_flows: $fm.max_flows,
+            flows_held: $fm.counts.flows_held, flows_purged: $fm.counts.flows_purged,
+            flows_refused: $fm.counts.flows_refused, flow_records: $fm.counts.flow_records,
+            peak_rss_kb: $fm.memory.peak_rss_kb, peak_pss_kb: $fm.memory.peak_pss_kb,
+            peak_rss_kb_by_process: $fm.memory.peak_rss_kb_by_name,
+            processes: $fm.memory.max_processes, seconds: $fm.memory.seconds }
+          | .rss_bytes_per_flow = (if (.flows_held // 0) == 0 then null
+                                   else (.peak_rss_kb * 1024 / .flows_held | round) end)
+          | .pss_bytes_per_flow = (if (.flows_held // 0) == 0 or .peak_pss_kb == null then null
+                                   else (.peak_pss_kb * 1024 / .flows_held | round) end)
+          | .total_rss_mb = (.peak_rss_kb * 1024 / 1e6 * 10 | round / 10) end),
+        ndpireader: (if $nm == {} then null else {
+            flows: $nm.flows, peak_rss_kb: $nm.rss_kb, seconds: $nm.seconds,
+            rss_bytes_per_flow: (if $nm.flows == 0 then null
+                                 else ($nm.rss_kb * 1024 / $nm.flows | round) end),
+            total_rss_mb: ($nm.rss_kb * 1024 / 1e6 * 10 | round / 10) } end) }
+      | .ratios = { rss_vs_ndpireader: ratio(.flowsense.peak_rss_kb; .ndpireader.peak_rss_kb) }
+      end) as $memory
+    | ($transport.runs | map(select(.workers == "default")) | .[0]) as $tdef
+    | ($fs | map(select(.workers == "default")) | .[0]) as $fdef
     | {
         pcap: $pcap, packets: $packets, bytes: $bytes, runs: $runs, cpus: $nproc,
         pcap_read: $read, ndpireader: $ndpi, flowsense: $fs,
-        ratios: ($fs[0].ratios)
+        ratios: ($fs[0].ratios),
+        transport: $transport, long_flows: $bulk, memory: $memory,
+        targets: {
+          throughput_default_vs_ndpireader: { value: $fdef.ratios.pps_vs_ndpireader, target: 1.5,
+            met: met($fdef.ratios.pps_vs_ndpireader; ">="; 1.5) },
+          transport_default_vs_pcap_read: { value: $tdef.ratio_vs_pcap_read, target: 0.8,
+            met: met($tdef.ratio_vs_pcap_read; ">="; 0.8) },
+          memory_rss_bytes_per_flow: { value: $memory.flowsense.rss_bytes_per_flow, target: 400,
+            flows_held: $memory.flowsense.flows_held,
+            met: (if ($memory.flowsense.flows_held // 0) < 500000 then null
+                  else met($memory.flowsense.rss_bytes_per_flow; "<="; 400) end) },
+          memory_1m_flows_total_mb: { value: $memory.flowsense.total_rss_mb, target: 800,
+            flows_held: $memory.flowsense.flows_held,
+            met: (if ($memory.flowsense.flows_held // 0) < 1000000 then null
+                  else met($memory.flowsense.total_rss_mb; "<="; 800) end) }
+        }
       }' "$results") || die "cannot build the report"
 
 # Table: figures are the fastest run and the largest memory peak.
@@ -439,6 +682,65 @@ for w in "${WORKERS[@]}"; do
         "$w" "$(dash "$(j "$f.pps_vs_ndpireader")")" "$(dash "$(j "$f.pps_vs_pcap_read")")" \
         "$(dash "$(j "$f.rss_vs_ndpireader")")"
 done
+
+echo
+echo "transport (capture -> ring -> a worker that only counts; loops only, best of $((BENCH_RUNS * 3))):"
+printf '  %-34s %10s %12s %10s %8s %10s\n' tool seconds pps "CPU s" ratio "counted"
+printf '  %-34s %10s %12s %10s %8s %10s\n' "pcap_read_loop (libpcap defaults)" \
+    "$(j '.transport.pcap_read_loop_pps as $p | .packets / $p * 1e6 | round / 1e6')" \
+    "$(j .transport.pcap_read_loop_pps)" "$(j .transport.pcap_read_loop_cpu)" 1 -
+printf '  %-34s %10s %12s %10s %8s %10s\n' "pcap_read_loop (1 MiB buf, no lock)" \
+    "$(j '.transport.pcap_read_buffered_loop_pps as $p | .packets / $p * 1e6 | round / 1e6')" \
+    "$(j .transport.pcap_read_buffered_loop_pps)" "$(j .transport.pcap_read_buffered_loop_cpu)" \
+    "$(j '.transport.pcap_read_buffered_loop_pps / .transport.pcap_read_loop_pps * 1000 | round / 1000')" -
+n=0
+for w in "${TWORKERS[@]}"; do
+    f=".transport.runs[$n]"
+    n=$((n + 1))
+    if [[ $(j "$f.status") != ok ]]; then
+        printf '  %-34s %s\n' "flowsense --count-only (w=$w)" FAILED
+        continue
+    fi
+    printf '  %-34s %10s %12s %10s %8s %10s\n' "flowsense --count-only (w=$w)" "$(j "$f.loop_seconds")" \
+        "$(j "$f.pps")" "$(j "$f.capture_cpu")" "$(j "$f.ratio_vs_pcap_read")" "$(j "$f.all_counted")"
+done
+echo "  ratio: pps / pcap_read_loop (libpcap defaults); vs the 1 MiB-buffer loop:" \
+    "$(j '[.transport.runs[] | "w=\(.workers) \(.ratio_vs_pcap_read_buffered)"] | join(", ")')"
+echo "  CPU s: the capture process's (flowsense) or the loop's CPU time; counted: the workers'"
+echo "  packet counters add up to every packet of the file."
+
+echo
+echo "long flows: $BULK_PCAP ($(j .long_flows.packets) packets; most after detection):"
+printf '  %-34s %10s %12s\n' tool seconds pps
+printf '  %-34s %10s %12s\n' "pcap_read_loop (wall)" \
+    "$(j '.long_flows.packets / .long_flows.pcap_read.wall_pps * 1e6 | round / 1e6')" "$(j .long_flows.pcap_read.wall_pps)"
+printf '  %-34s %10s %12s\n' "ndpiReader (1 thread)" "$(j .long_flows.ndpireader.seconds)" "$(j .long_flows.ndpireader.pps)"
+printf '  %-34s %10s %12s\n' "flowsense (default)" "$(j .long_flows.flowsense.seconds)" "$(j .long_flows.flowsense.pps)"
+printf '  %-34s %10s %12s\n' "flowsense --count-only (loop)" "$(j .long_flows.transport.loop_seconds)" "$(j .long_flows.transport.pps)"
+echo "  ratios: flowsense vs ndpiReader $(j .long_flows.ratios.pps_vs_ndpireader)," \
+    "vs pcap_read $(j .long_flows.ratios.pps_vs_pcap_read); transport vs pcap_read loop $(j .long_flows.ratios.transport_vs_pcap_read)"
+
+if [[ $(j .memory) != null ]]; then
+    echo
+    echo "memory: $MEM_PCAP ($BENCH_MEM_FLOWS DNS flows, all open at the end of the input):"
+    printf '  %-34s %12s %12s %12s %10s\n' tool "flows held" "peak RSS" "total MB" "B/flow"
+    printf '  %-34s %12s %12s %12s %10s\n' "ndpiReader (1 thread)" "$(j .memory.ndpireader.flows)" \
+        "$(fmt_mib "$(j .memory.ndpireader.peak_rss_kb)")" "$(j .memory.ndpireader.total_rss_mb)" \
+        "$(j .memory.ndpireader.rss_bytes_per_flow)"
+    printf '  %-34s %12s %12s %12s %10s\n' "flowsense (default), RSS sum" "$(j .memory.flowsense.flows_held)" \
+        "$(fmt_mib "$(j .memory.flowsense.peak_rss_kb)")" "$(j .memory.flowsense.total_rss_mb)" \
+        "$(j .memory.flowsense.rss_bytes_per_flow)"
+    printf '  %-34s %12s %12s %12s %10s\n' "flowsense (default), PSS sum" "$(j .memory.flowsense.flows_held)" \
+        "$(fmt_mib "$(j .memory.flowsense.peak_pss_kb)")" - "$(j .memory.flowsense.pss_bytes_per_flow)"
+    echo "  flows held: flowsense's flow_purge records with reason terminated (refused: $(j .memory.flowsense.flows_refused));"
+    echo "  ndpiReader's Unique flows.  B/flow = peak memory (all of it, idle part included) / flows held."
+fi
+
+echo
+echo "targets (issue 5):"
+jq -r '.targets | to_entries[] | "  \(.key): \(.value.value) (target \(.value.target)) \(
+    if .value.met == true then "MET" elif .value.met == false then "NOT MET" else "not measured" end)"' \
+    <<<"$bench_json"
 [[ $flowsense_failed == 0 && ! -x $FLOWSENSED ]] && flowsense_failed=1
 [[ $flowsense_failed == 0 ]] || echo "flowsense: NOT MEASURED OR FAILED (see above)"
 say "total $(seconds_since "$bench_t0") s"

@@ -2,10 +2,11 @@
 """Runs a command and measures its wall time and the peak memory of its
 whole process tree, for `make bench`.
 
-    tree_memory.py --out OUT.json [--stderr FILE] [--interval S] [--timeout S]
-                   [--pss] -- COMMAND [ARG]...
+    tree_memory.py --out OUT.json [--stdout FILE] [--stderr FILE] [--interval S]
+                   [--timeout S] [--pss] -- COMMAND [ARG]...
 
-The command's stdout goes to /dev/null, its stderr to FILE (default: ours).
+The command's stdout goes to FILE (default: /dev/null; a FIFO works), its
+stderr to FILE (default: ours).
 Every INTERVAL seconds (default 0.05; the first sample is taken as soon as
 the command has started) a thread finds the command and all its
 descendants (through /proc/PID/task/*/children) and sums their resident set
@@ -139,6 +140,7 @@ def stop_command(proc, sampler, why):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--stdout")
     ap.add_argument("--stderr")
     ap.add_argument("--interval", type=float, default=0.05)
     ap.add_argument("--timeout", type=float, default=None)
@@ -149,11 +151,12 @@ def main():
     # SIGTERM to us (the bench script ending) stops the command too.
     signal.signal(signal.SIGTERM, interrupt)
     err = open(args.stderr, "wb") if args.stderr else None
+    out = open(args.stdout, "wb") if args.stdout else subprocess.DEVNULL
     timed_out = interrupted = False
     start = time.monotonic()
     try:
         proc = subprocess.Popen(args.command, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                stdout=out, stderr=err)
     except OSError as e:
         print(f"tree_memory: cannot run {args.command[0]}: {e}", file=sys.stderr)
         return 127
@@ -169,6 +172,8 @@ def main():
         interrupted = True
         stop_command(proc, sampler, "interrupted")
     seconds = time.monotonic() - start
+    if args.stdout:
+        out.close()  # a FIFO's reader sees the end
     sampler.stop.set()
     sampler.join()
 

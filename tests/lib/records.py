@@ -46,7 +46,13 @@ Canonical form (for comparing runs with different worker counts): the sorted
 form, with each agent_status's per-worker objects summed into one ("workers": [{sum}], without "worker" and
 the placeholders), capture.ring_drops summed into one number, and
 events.received left out: it counts the internal channel's events, which
-include one worker_stats per worker per interval.
+include one worker_stats per worker per interval.  The DNS hint cache is
+replicated: every worker learns every answer, so its "dhc_size" and
+"dns_hints" counters are taken once (they must be equal in every worker,
+else the value becomes "<differs between workers>"), except the lookups
+"hits" and "misses", which only a flow's owner makes and which are summed;
+capture.dns_hint_copies and dns_hints.hint_records (the copies of
+answers other workers own, so they grow with the worker count) are left out.
 """
 
 import json
@@ -114,12 +120,41 @@ def add_into(total, part):
             total[k] = total.get(k, 0) + sum(v)
 
 
+REPLICATED_IN_WORKERS = ("dhc_size", "dns_hints")
+OWNER_LOOKUPS = ("hits", "misses")
+
+
+def replicated(workers, key):
+    """The value every worker holds for key (lookup counters summed)."""
+    values = [w[key] for w in workers if key in w]
+    if not values:
+        return None
+    if isinstance(values[0], dict):
+        values = [dict(v) for v in values]
+        lookups = {k: sum(v.pop(k, 0) for v in values) for k in OWNER_LOOKUPS}
+        for v in values:
+            v.pop("hint_records", None)  # copies taken: the answers other workers own
+    if any(v != values[0] for v in values):
+        return "<differs between workers>"
+    if isinstance(values[0], dict):
+        return dict(values[0], **lookups)
+    return values[0]
+
+
 def merge_workers(status):
     total = {}
-    for w in status.get("workers") or []:
-        add_into(total, {k: v for k, v in w.items() if k != "worker"})
+    workers = status.get("workers") or []
+    for w in workers:
+        add_into(total, {k: v for k, v in w.items()
+                         if k != "worker" and k not in REPLICATED_IN_WORKERS})
+    for key in REPLICATED_IN_WORKERS:
+        value = replicated(workers, key)
+        if value is not None:
+            total[key] = value
     status["workers"] = [total]
     cap = status.get("capture")
+    if isinstance(cap, dict):
+        cap.pop("dns_hint_copies", None)
     if isinstance(cap, dict) and isinstance(cap.get("ring_drops"), list):
         cap["ring_drops"] = sum(cap["ring_drops"])
     if isinstance(status.get("events"), dict):

@@ -9,6 +9,7 @@
 
 #include "ring.h"
 
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,54 @@ static void test_empty(void **state)
     ring_publish(&p->producer);
     expect(&p->consumer, 1, 10);
     assert_null(ring_peek(&p->consumer));
+}
+
+/* How many times the producer signalled the data eventfd since the last
+ * call (it is non-blocking: nothing there reads as EAGAIN). */
+static uint64_t wakeups(struct pair *p)
+{
+    uint64_t n = 0;
+
+    if (read(p->producer.data_event_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+        return 0;
+    return n;
+}
+
+static void test_lazy_publish_wakes_in_batches(void **state)
+{
+    struct pair *p = *state;
+    uint32_t seq = 0;
+
+    /* An awake consumer is never signalled: it looks at head again. */
+    push(&p->producer, seq++, 0);
+    ring_publish(&p->producer);
+    assert_int_equal(wakeups(p), 0);
+    expect(&p->consumer, 0, 0);
+    ring_release(&p->consumer);
+
+    /* A sleeping one sees lazily published records but is not woken... */
+    atomic_store(&p->consumer.sh->consumer_sleeping, 1);
+    for (int i = 0; i < 10; i++)
+        push(&p->producer, seq++, 0);
+    ring_publish_lazy(&p->producer);
+    assert_int_equal(wakeups(p), 0);
+    assert_non_null(ring_peek(&p->consumer));
+    /* ...until a plain publish ends the burst, even with nothing new. */
+    ring_publish(&p->producer);
+    assert_int_equal(wakeups(p), 1);
+    ring_publish(&p->producer);
+    assert_int_equal(wakeups(p), 0);
+
+    /* Or until a quarter of the ring waits (32-byte records, 64 KiB). */
+    uint32_t woken_at = 0;
+    for (uint32_t i = 0; i < RING_MIN_SIZE / 32 / 2 && woken_at == 0; i++) {
+        push(&p->producer, seq++, 0);
+        ring_publish_lazy(&p->producer);
+        if (wakeups(p) > 0)
+            woken_at = i + 1;
+    }
+    /* 10 records were waiting already (the first one was released). */
+    assert_int_equal((woken_at + 10) * 32, RING_MIN_SIZE / 4);
 }
 
 static void test_full_then_space_returns(void **state)
@@ -280,6 +329,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lazy_publish_wakes_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_then_space_returns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wraparound_keeps_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_record_refused, setup, teardown),
