@@ -54,6 +54,8 @@ static void first_record(struct worker *w, struct flow *f, uint64_t at_ms, bool 
         x->record_sent = true;
         x->record_digest = record_digest(f, &m);
         x->first_update_ms = at_ms;
+        x->sent_protocol = f->detected_protocol;
+        x->sent_application = f->detected_application;
         x->dns_looked_up = true;
         if (m.dns_host_name)
             snprintf(x->dns_host_name, sizeof(x->dns_host_name), "%s", m.dns_host_name);
@@ -97,13 +99,32 @@ static void detection_step(struct worker *w, struct flow *f, enum detection_step
         finish_dissection(w, f);
 }
 
+/* A flow's status and purge go to the clients its last `flow` record
+ * went to: while nDPI dissects, the detection may have moved on since
+ * the first record (the update tells at the end); after, it is final. */
+static void route_of(struct worker *w, const struct flow *f, struct flow_route *route,
+                     char application[FLOW_APPLICATION_NAME_MAX])
+{
+    const struct flow_extra *x = f->extra;
+    bool first = x && x->record_sent;
+    uint16_t protocol = first ? x->sent_protocol : f->detected_protocol;
+
+    detector_application_name(&w->detector, first ? x->sent_application : f->detected_application,
+                              application);
+    *route = (struct flow_route){ detector_protocol_name(&w->detector, protocol), application };
+}
+
 static void purge(struct worker *w, struct flow *f, const char *reason)
 {
+    struct flow_route route;
+    char application[FLOW_APPLICATION_NAME_MAX];
+
     if (f->state == FLOW_DETECTING)
         detector_give_up(&w->detector, f);
     if (f->state != FLOW_DETECTED)
         detection_step(w, f, DETECTION_DONE, w->now_ms);
-    event_flow_purge(&w->events, w->opts, f, reason);
+    route_of(w, f, &route, application);
+    event_flow_purge(&w->events, w->opts, f, &route, reason);
     w->purges_unsent++;
     w->counters.flows_purged++;
     flow_table_remove(&w->flows, f);
@@ -156,6 +177,9 @@ static void send_worker_stats(struct worker *w)
 
 static void send_status(struct worker *w)
 {
+    struct flow_route route;
+    char application[FLOW_APPLICATION_NAME_MAX];
+
     /* Lists are in last-seen order: walk back from the newest until the
      * flows were last seen before this interval began. */
     for (int list = LIST_OTHER; list <= LIST_CLOSED; list++)
@@ -164,7 +188,8 @@ static void send_status(struct worker *w)
             if (f->state != FLOW_DETECTING &&
                 f->packets[0] + f->packets[1] != f->status_packets) {
                 f->status_packets = f->packets[0] + f->packets[1];
-                event_flow_status(&w->events, w->opts, f);
+                route_of(w, f, &route, application);
+                event_flow_status(&w->events, w->opts, f, &route);
             }
     send_worker_stats(w);
 }
