@@ -131,12 +131,14 @@ static void purge(struct worker *w, struct flow *f, const char *reason)
 }
 
 /* What flowsensed counts as lost if we die now: the flows in the table,
- * and those purged whose flow_purge has not left with a batch yet. */
+ * and those purged whose flow_purge has not left with a batch yet; and
+ * the messages sent, which show flowsensed that we get on. */
 static void report_held_flows(struct worker *w)
 {
     if (w->events.batch_events == 0)
         w->purges_unsent = 0;
     ring_report_flows(&w->ring, w->flows.count + w->purges_unsent);
+    ring_report_messages(&w->ring, w->events.messages_sent);
 }
 
 static uint64_t floor_to(uint64_t t, uint64_t step) { return t / step * step; }
@@ -387,12 +389,17 @@ void worker_purge_all(struct worker *w, const char *reason)
 {
     struct flow *f;
 
-    /* Flows that already saw their TCP close keep that reason. */
-    while ((f = flow_table_oldest(&w->flows, LIST_CLOSED)) != NULL)
+    /* Flows that already saw their TCP close keep that reason.  Each
+     * purge is reported: the broker may take the tail slowly. */
+    while ((f = flow_table_oldest(&w->flows, LIST_CLOSED)) != NULL) {
         purge(w, f, "closed");
+        report_held_flows(w);
+    }
     for (int list = LIST_OTHER; list <= LIST_TCP; list++)
-        while ((f = flow_table_oldest(&w->flows, (enum flow_list)list)) != NULL)
+        while ((f = flow_table_oldest(&w->flows, (enum flow_list)list)) != NULL) {
             purge(w, f, reason);
+            report_held_flows(w);
+        }
     send_worker_stats(w);
 }
 
