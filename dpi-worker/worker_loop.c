@@ -101,7 +101,9 @@ static void detection_step(struct worker *w, struct flow *f, enum detection_step
 
 /* A flow's status and purge go to the clients its last `flow` record
  * went to: while nDPI dissects, the detection may have moved on since
- * the first record (the update tells at the end); after, it is final. */
+ * the first record (the update tells at the end), so the first record's
+ * is used (the current one when there was no memory to keep it); after,
+ * it is final. */
 static void route_of(struct worker *w, const struct flow *f, struct flow_route *route,
                      char application[FLOW_APPLICATION_NAME_MAX])
 {
