@@ -45,6 +45,7 @@ void broker_init(struct broker *b, const struct broker_options *opt)
         agent_init(&b->agent, opt->workers, opt->update_interval) != 0)
         fatalx("out of memory setting up the broker");
     broker_replay_init(b);
+    b->progress = broker_map_progress(opt);
 }
 
 void broker_begin_drain(struct broker *b, const char *why)
@@ -62,8 +63,8 @@ void broker_begin_flush(struct broker *b, int seconds, const char *why)
 {
     if (b->phase == BROKER_FLUSHING)
         return;
-    log_debug("%s: sending what %u client(s) still have queued (at most %d s)", why,
-             b->clients.connected, seconds);
+    log_debug("%s: sending what %u client(s) still have queued (%d s without progress at most)",
+              why, b->clients.connected, seconds);
     b->phase = BROKER_FLUSHING;
     clock_gettime(CLOCK_MONOTONIC, &b->flush_deadline);
     b->flush_deadline.tv_sec += seconds;

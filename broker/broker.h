@@ -7,8 +7,8 @@
  *   draining  capture is done (capture_done, or the control channel hit
  *             end of file): keep reading every worker channel until each
  *             reaches end of file, so no record is lost;
- *   flushing  send what the clients still have queued, bounded in time,
- *             then exit. */
+ *   flushing  send what the clients still have queued, while it goes on
+ *             moving (bounded in time without progress), then exit. */
 #ifndef FLOWSENSE_BROKER_H
 #define FLOWSENSE_BROKER_H
 
@@ -19,6 +19,7 @@
 #include "fdmap.h"
 #include "json_out.h"
 #include "options.h"
+#include "progress_shm.h"
 #include "replay.h"
 #include "subscription.h"
 
@@ -27,7 +28,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#define BROKER_FLUSH_SECONDS 10     /* at the end of a capture */
+/* At the end of a capture: clients whose queues have not moved for this
+ * long are closed (any byte sent to any client restarts the time). */
+#define BROKER_FLUSH_SECONDS 10
 #define BROKER_TERM_FLUSH_SECONDS 1 /* after SIGTERM */
 
 enum broker_phase { BROKER_RUNNING, BROKER_DRAINING, BROKER_FLUSHING };
@@ -74,6 +77,10 @@ struct broker {
     msgpack_packer record_packer;
 
     uint64_t events_received, events_malformed, events_unrendered;
+    /* Bytes sent plus events received, published for flowsensed's
+     * shutdown; a flush goes on while it grows (NULL: not published). */
+    struct child_progress *progress;
+    uint64_t progress_seen;
 };
 
 /* broker.c */
@@ -126,5 +133,8 @@ void broker_expire_commands(struct broker *b);
  * non-blocking; fatal with a clear message when one is missing or of
  * the wrong kind. */
 void broker_check_descriptors(const struct broker_options *opt);
+/* Maps the progress memory flowsensed passes (fdmap.h), or returns NULL
+ * when the broker was started without it.  Call before the sandbox. */
+struct child_progress *broker_map_progress(const struct broker_options *opt);
 
 #endif

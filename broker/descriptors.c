@@ -4,7 +4,9 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void check_socket(int fd, const char *what, int want_type, bool listening)
@@ -41,7 +43,27 @@ void broker_check_descriptors(const struct broker_options *opt)
         snprintf(what, sizeof(what), "listener %u", i);
         check_socket(FD_BROKER_FIRST_WORKER + (int)(opt->workers + i), what, SOCK_STREAM, true);
     }
+    /* the progress memory is optional: see broker_map_progress() */
     /* stdout keeps its flags: its file description is shared with flowsensed */
     if (opt->to_stdout && fcntl(STDOUT_FILENO, F_GETFD) < 0)
         fatal("--stdout given but standard output is closed");
+}
+
+struct child_progress *broker_map_progress(const struct broker_options *opt)
+{
+    int fd = FD_BROKER_FIRST_WORKER + (int)(opt->workers + opt->listeners);
+    struct stat st;
+
+    /* A broker started by hand, without it, runs the same. */
+    if (fcntl(fd, F_GETFD) < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size < (off_t)sizeof(struct child_progress))
+        fatalx("fd %d (progress memory) is not a memfd of %zu bytes", fd,
+               sizeof(struct child_progress));
+    void *p = mmap(NULL, sizeof(struct child_progress), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        fatal("mapping fd %d (progress memory)", fd);
+    close(fd); /* the mapping stays */
+    return p;
 }

@@ -192,6 +192,22 @@ static bool output_pending(const struct broker *b)
 }
 
 /* Moves through the phases; returns false when it is time to exit. */
+/* Publishes the progress for flowsensed; a flush after a capture's end
+ * goes on while bytes leave (SIGTERM's short flush does not wait). */
+static void note_progress(struct broker *b, const struct timespec *now)
+{
+    uint64_t progress = b->clients.bytes_sent + b->events_received;
+
+    if (progress == b->progress_seen)
+        return;
+    b->progress_seen = progress;
+    progress_publish(b->progress, progress);
+    if (b->phase == BROKER_FLUSHING && !terminate_requested) {
+        b->flush_deadline = *now;
+        b->flush_deadline.tv_sec += BROKER_FLUSH_SECONDS;
+    }
+}
+
 static bool advance_phase(struct broker *b, const struct timespec *now)
 {
     if (terminate_requested)
@@ -206,7 +222,8 @@ static bool advance_phase(struct broker *b, const struct timespec *now)
     if (!output_pending(b))
         return false;
     if (reached(&b->flush_deadline, now)) {
-        log_warnx("clients still had output queued after the flush time; closing them");
+        log_warnx("clients still had output queued and none was sent for the flush time; "
+                  "closing them");
         return false;
     }
     return true;
@@ -240,6 +257,7 @@ int broker_run(struct broker *b)
         if (sigprocmask(SIG_BLOCK, &term_only, &wait_mask) != 0)
             fatal("sigprocmask");
         clock_gettime(CLOCK_MONOTONIC, &now);
+        note_progress(b, &now);
         if (!advance_phase(b, &now))
             break;
         build_poll_set(b, &ps, &now, &listen_resume);

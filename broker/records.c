@@ -72,13 +72,14 @@ void broker_publish(struct broker *b, enum record_type type, const msgpack_objec
 {
     static bool want[CLIENT_MAX];
     struct record_view view;
+    msgpack_object shown;
 
     if (b->clients.connected == 0 && !b->stdout_open)
         return; /* nobody to read it */
     record_view_from_event(&view, type, record);
     if (select_clients(b, &view, want) == 0 && !b->stdout_open)
         return;
-    if (json_out_render(&b->json, record) != 0) {
+    if (json_out_render(&b->json, record_view_shown(&view, record, &shown)) != 0) {
         b->events_unrendered++;
         log_warnx("record not rendered: %s", b->json.error);
         return;

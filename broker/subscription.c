@@ -1,5 +1,7 @@
 #include "subscription.h"
 
+#include "channel.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -68,6 +70,16 @@ static void take_str(struct field_ref *ref, const msgpack_object *val)
         *ref = (struct field_ref){ .ptr = val->via.str.ptr, .len = val->via.str.size };
 }
 
+static void take_names(struct record_view *view, const msgpack_object_map *names)
+{
+    for (uint32_t j = 0; j < names->size; j++) {
+        if (key_is(&names->ptr[j].key, "detected_protocol_name"))
+            take_str(&view->protocol, &names->ptr[j].val);
+        else if (key_is(&names->ptr[j].key, "detected_application_name"))
+            take_str(&view->application, &names->ptr[j].val);
+    }
+}
+
 void record_view_from_event(struct record_view *view, enum record_type type,
                             const msgpack_object *event)
 {
@@ -75,18 +87,27 @@ void record_view_from_event(struct record_view *view, enum record_type type,
     if (event->type != MSGPACK_OBJECT_MAP)
         return;
     const msgpack_object_map *m = &event->via.map;
+    bool counters = type == RECORD_FLOW_STATUS || type == RECORD_FLOW_PURGE;
     for (uint32_t i = 0; i < m->size; i++) {
         const msgpack_object *key = &m->ptr[i].key, *val = &m->ptr[i].val;
         if (key_is(key, "interface")) {
             take_str(&view->interface, val);
-        } else if (key_is(key, "flow") && val->type == MSGPACK_OBJECT_MAP) {
-            const msgpack_object_map *f = &val->via.map;
-            for (uint32_t j = 0; j < f->size; j++) {
-                if (key_is(&f->ptr[j].key, "detected_protocol_name"))
-                    take_str(&view->protocol, &f->ptr[j].val);
-                else if (key_is(&f->ptr[j].key, "detected_application_name"))
-                    take_str(&view->application, &f->ptr[j].val);
-            }
+        } else if (type == RECORD_FLOW && key_is(key, "flow") && val->type == MSGPACK_OBJECT_MAP) {
+            take_names(view, &val->via.map);
+        } else if (counters && i + 1 == m->size && key_is(key, FLOW_ROUTE_KEY) &&
+                   val->type == MSGPACK_OBJECT_MAP) {
+            take_names(view, &val->via.map);
+            view->routed = true;
         }
     }
+}
+
+const msgpack_object *record_view_shown(const struct record_view *view,
+                                        const msgpack_object *event, msgpack_object *scratch)
+{
+    if (!view->routed)
+        return event;
+    *scratch = *event;
+    scratch->via.map.size--; /* the route is the last key */
+    return scratch;
 }

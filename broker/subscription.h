@@ -15,8 +15,10 @@
  * Protocol and application names match case-insensitively, as the whole
  * name or as any part of it between dots, or any tail after a dot:
  * "whatsapp", "netify.whatsapp" and "142" all match "142.netify.whatsapp",
- * "TLS" matches "TLS" and "TLS.Google".  flow_status and flow_purge carry
- * no protocol or application, so only types and interfaces select them.
+ * "TLS" matches "TLS" and "TLS.Google".  flow_status and flow_purge
+ * carry no protocol or application in their JSON: the worker adds the
+ * names of the flow's last `flow` record under FLOW_ROUTE_KEY (channel.h),
+ * the last key of the event, which selects them and is never rendered.
  *
  * Matching reads a struct record_view, taken once per record from its
  * msgpack event before it is rendered; no JSON is parsed per client. */
@@ -50,6 +52,7 @@ struct field_ref {
 struct record_view {
     enum record_type type;
     struct field_ref interface, protocol, application;
+    bool routed; /* the event ends with FLOW_ROUTE_KEY, which is not shown */
 };
 
 struct name_list {
@@ -70,6 +73,11 @@ int subscription_parse(const char *line, size_t len, struct subscription *sub, c
 /* Fills view from a checked flow, flow_status or flow_purge event. */
 void record_view_from_event(struct record_view *view, enum record_type type,
                             const msgpack_object *event);
+
+/* The event as clients see it: without its route (a shallow copy in
+ * scratch), or event itself when it has none. */
+const msgpack_object *record_view_shown(const struct record_view *view,
+                                        const msgpack_object *event, msgpack_object *scratch);
 
 /* Whether a client with subscription sub (NULL: none) gets the record. */
 bool subscription_matches(const struct subscription *sub, const struct record_view *view);

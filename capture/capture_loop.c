@@ -353,6 +353,7 @@ static void close_supervisor_descriptors(struct pipeline *p)
         close(p->workers[i].broker_channel_fd);
     }
     close(p->control_peer_fd);
+    close(p->broker_progress_fd);
     for (int i = 0; i < p->n_listen; i++)
         close(p->listen_fds[i]);
 }

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "pipeline.h"
 
 #include "channel.h"
@@ -5,6 +6,7 @@
 #include "log.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +38,20 @@ static void channel_pair(int *a, int *b)
     *b = sv[1];
 }
 
+/* The broker's progress: a memfd, mapped here and by each broker. */
+static void broker_progress_create(struct pipeline *p)
+{
+    size_t len = sizeof(*p->broker_progress);
+
+    p->broker_progress_fd = memfd_create("flowsense-broker-progress", MFD_CLOEXEC);
+    if (p->broker_progress_fd < 0 || ftruncate(p->broker_progress_fd, (off_t)len) != 0)
+        fatal("creating the broker's progress memory");
+    p->broker_progress =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, p->broker_progress_fd, 0);
+    if (p->broker_progress == MAP_FAILED)
+        fatal("mapping the broker's progress memory");
+}
+
 void pipeline_create(struct pipeline *p, const struct options *opts, uid_t uid, gid_t gid)
 {
     memset(p, 0, sizeof(*p));
@@ -48,6 +64,7 @@ void pipeline_create(struct pipeline *p, const struct options *opts, uid_t uid, 
         channel_pair(&w->worker_channel_fd, &w->broker_channel_fd);
     }
     channel_pair(&p->control_fd, &p->control_peer_fd);
+    broker_progress_create(p);
     p->n_listen = opts->n_listen;
     for (int i = 0; i < opts->n_listen; i++)
         p->listen_fds[i] = listen_open(opts->listen[i], uid, gid);
@@ -81,6 +98,10 @@ void pipeline_close_all(struct pipeline *p)
     }
     close_fd(&p->control_fd);
     close_fd(&p->control_peer_fd);
+    close_fd(&p->broker_progress_fd);
+    if (p->broker_progress != NULL)
+        munmap(p->broker_progress, sizeof(*p->broker_progress));
+    p->broker_progress = NULL;
     for (int i = 0; i < p->n_listen; i++)
         close_fd(&p->listen_fds[i]);
 }

@@ -7,6 +7,7 @@
 
 #include "fdmap.h"
 #include "options.h"
+#include "progress_shm.h"
 #include "ring.h"
 
 #include <sys/types.h>
@@ -24,6 +25,8 @@ struct pipeline {
     struct worker_link workers[FLOWSENSE_MAX_WORKERS];
     int control_fd;         /* our end of the control channel */
     int control_peer_fd;    /* -> broker fd 3 */
+    int broker_progress_fd; /* memfd -> broker fd 4+W+L */
+    struct child_progress *broker_progress; /* what the broker publishes there */
     int listen_fds[FLOWSENSE_MAX_LISTENERS];
     int n_listen;
 };

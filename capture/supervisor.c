@@ -248,6 +248,7 @@ static void start_child(struct supervisor *s, struct child *c)
             plan.from[plan.n++] = p->workers[i].broker_channel_fd;
         for (int i = 0; i < p->n_listen; i++)
             plan.from[plan.n++] = p->listen_fds[i];
+        plan.from[plan.n++] = p->broker_progress_fd;
     } else {
         struct worker_link *w = &p->workers[c->index];
         path = s->worker_path;

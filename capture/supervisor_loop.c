@@ -5,13 +5,18 @@
 #include "log.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #define POLL_INTERVAL_MS 20
-#define WORKER_EXIT_TIMEOUT_MS 60000
-#define BROKER_EXIT_TIMEOUT_MS 30000
+/* At shutdown a child is waited for as long as it makes progress (see
+ * progress_shm.h): how long it needs depends on how much it has to send,
+ * to how many clients, on how loaded a machine.  One that shows none for
+ * this long is stuck, and killed.  Tests shorten it with the environment
+ * variable FLOWSENSE_STALL_MS. */
+#define CHILD_STALL_MS 15000
 
 /* The supervisor's own writer on the control channel (the capture process
  * has another; each message is one SEQPACKET datagram, so they never mix). */
@@ -36,14 +41,49 @@ static void report_worker_exit(void *ctx, const struct worker_exit *e)
                   "until the new worker reports", e->worker);
 }
 
-static void wait_children(struct supervisor *s, bool (*done)(const struct supervisor *),
-                          unsigned timeout_ms, const char *what)
+static unsigned stall_ms(void)
 {
-    uint64_t deadline = monotonic_ms() + timeout_ms;
+    const char *env = getenv("FLOWSENSE_STALL_MS");
+    char *end;
+    unsigned long ms = env ? strtoul(env, &end, 10) : 0;
+
+    if (env == NULL || *env == '\0' || *end != '\0' || ms < 100 || ms > 3600000)
+        return CHILD_STALL_MS;
+    return (unsigned)ms;
+}
+
+/* What the workers have done: records taken and messages sent. */
+static uint64_t workers_progress(const struct supervisor *s)
+{
+    uint64_t sum = 0;
+
+    for (int i = 0; i < s->pipeline->n_workers; i++)
+        sum += ring_consumer_progress(&s->pipeline->workers[i].ring);
+    return sum;
+}
+
+/* What the broker has done: bytes sent and events received. */
+static uint64_t broker_progress(const struct supervisor *s)
+{
+    return progress_read(s->pipeline->broker_progress);
+}
+
+/* Waits until done, killing every child once progress has not moved for
+ * the stall time. */
+static void wait_children(struct supervisor *s, bool (*done)(const struct supervisor *),
+                          uint64_t (*progress)(const struct supervisor *), const char *what)
+{
+    unsigned stall = stall_ms();
+    uint64_t start = monotonic_ms(), moved = start, seen = progress(s);
 
     while (!done(s)) {
-        if (monotonic_ms() > deadline) {
-            log_warnx("%s did not finish in %u ms: killing", what, timeout_ms);
+        uint64_t now = monotonic_ms(), p = progress(s);
+        if (p != seen) {
+            seen = p;
+            moved = now;
+        } else if (now - moved > stall) {
+            log_warnx("%s made no progress for %u ms (%.1f s after shutdown began): killing",
+                      what, stall, (double)(now - start) / 1000);
             supervisor_signal_all(s, SIGKILL);
             sleep_ms(100);
             supervisor_poll(s);
@@ -52,6 +92,8 @@ static void wait_children(struct supervisor *s, bool (*done)(const struct superv
         sleep_ms(POLL_INTERVAL_MS);
         supervisor_poll(s);
     }
+    log_debug("%s finished %.1f s after shutdown began", what,
+              (double)(monotonic_ms() - start) / 1000);
 }
 
 /* Until the capture process ends: restart children that die, and pass a
@@ -99,10 +141,10 @@ int supervisor_run(struct supervisor *s, struct pipeline *p)
      * that died did not, so the workers are told to stop instead. */
     if (status != 0)
         supervisor_signal_all(s, SIGTERM);
-    wait_children(s, supervisor_workers_finished, WORKER_EXIT_TIMEOUT_MS, "workers");
+    wait_children(s, supervisor_workers_finished, workers_progress, "workers");
     /* Now the broker sees end-of-file on each event channel once drained. */
     pipeline_close_worker_side(p);
-    wait_children(s, supervisor_broker_finished, BROKER_EXIT_TIMEOUT_MS, "broker");
+    wait_children(s, supervisor_broker_finished, broker_progress, "broker");
     s->on_worker_exit = NULL;
     channel_writer_destroy(&control);
     return status;

@@ -6,7 +6,9 @@
  * Message types on the worker → broker channels:
  *   flow, flow_status, flow_purge   records for clients, already shaped
  *                                   like their JSON (type, interface,
- *                                   internal, established, flow{...})
+ *                                   internal, established, flow{...});
+ *                                   flow_status and flow_purge end with
+ *                                   FLOW_ROUTE_KEY, for the broker only
  *   worker_stats                    counters of one worker (with its pid)
  * On the control channel flowsensed ↔ broker:
  *   capture_stats                   flowsensed → broker, every second
@@ -26,6 +28,11 @@
 #include <stdint.h>
 
 #define CHANNEL_MAX_MESSAGE (64 * 1024)
+/* The last key of a flow_status or flow_purge event: a map holding the
+ * detected_protocol_name and detected_application_name of the flow's
+ * last `flow` record, which the broker's subscriptions route by.  It is
+ * not part of the JSON record. */
+#define FLOW_ROUTE_KEY "_route"
 /* An event larger than this cannot be sent and is dropped and counted. */
 #define CHANNEL_MAX_EVENT (CHANNEL_MAX_MESSAGE - 1024)
 

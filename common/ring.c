@@ -326,3 +326,14 @@ void ring_report_flows(struct ring *r, uint64_t flows)
 {
     atomic_store_explicit(&r->sh->flows_active, flows, memory_order_relaxed);
 }
+
+void ring_report_messages(struct ring *r, uint64_t messages_sent)
+{
+    atomic_store_explicit(&r->sh->messages_sent, messages_sent, memory_order_relaxed);
+}
+
+uint64_t ring_consumer_progress(const struct ring *r)
+{
+    return atomic_load_explicit(&r->sh->records_consumed, memory_order_relaxed) +
+           atomic_load_explicit(&r->sh->messages_sent, memory_order_relaxed);
+}

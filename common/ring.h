@@ -75,6 +75,7 @@ struct ring_shared {
     _Atomic uint32_t taken;              /* consumer: end of the last record popped */
     _Atomic uint32_t consumer_ready;     /* consumer: 1 once it takes records */
     _Atomic uint64_t flows_active;       /* consumer: flows its table holds */
+    _Atomic uint64_t messages_sent;      /* consumer: event messages it sent on */
 
     _Alignas(64) uint8_t data[];
 };
@@ -154,5 +155,11 @@ void ring_consumer_ready(struct ring *r);
 /* How many flows the consumer holds, for flowsensed to count as lost if
  * it dies.  One plain store: call it whenever the count may have changed. */
 void ring_report_flows(struct ring *r, uint64_t flows);
+/* The event messages the consumer has sent on (one plain store), and
+ * what flowsensed reads: a number that grows while the consumer takes
+ * records or sends messages, so its shutdown waits for a consumer that
+ * is still working however long that takes. */
+void ring_report_messages(struct ring *r, uint64_t messages_sent);
+uint64_t ring_consumer_progress(const struct ring *r);
 
 #endif

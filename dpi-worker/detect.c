@@ -277,25 +277,35 @@ static void extra_metadata(const struct flow *f, struct flow_metadata *m)
     }
 }
 
+const char *detector_protocol_name(struct detector *d, uint16_t protocol)
+{
+    return ndpi_get_proto_name(d->ndpi, protocol);
+}
+
+void detector_application_name(struct detector *d, uint16_t application,
+                               char name[FLOW_APPLICATION_NAME_MAX])
+{
+    if (application == NDPI_PROTOCOL_UNKNOWN) {
+        snprintf(name, FLOW_APPLICATION_NAME_MAX, "Unknown");
+        return;
+    }
+    int n = snprintf(name, FLOW_APPLICATION_NAME_MAX, "%u.%s", application,
+                     ndpi_get_proto_name(d->ndpi, application));
+    for (int i = 0; i < n && i < FLOW_APPLICATION_NAME_MAX; i++)
+        name[i] = (char)tolower((unsigned char)name[i]);
+}
+
 void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m)
 {
     const struct ndpi_flow_struct *nf = f->ndpi;
 
     memset(m, 0, sizeof(*m));
     extra_metadata(f, m);
-    m->protocol_name = ndpi_get_proto_name(d->ndpi, f->detected_protocol);
+    m->protocol_name = detector_protocol_name(d, f->detected_protocol);
     m->category = f->category;
     m->category_name = nonempty(
         ndpi_category_get_name(d->ndpi, (ndpi_protocol_category_t)f->category));
-    if (f->detected_application == NDPI_PROTOCOL_UNKNOWN) {
-        snprintf(m->application_name, sizeof(m->application_name), "Unknown");
-    } else {
-        int n = snprintf(m->application_name, sizeof(m->application_name), "%u.%s",
-                         f->detected_application,
-                         ndpi_get_proto_name(d->ndpi, f->detected_application));
-        for (int i = 0; i < n && i < (int)sizeof(m->application_name); i++)
-            m->application_name[i] = (char)tolower((unsigned char)m->application_name[i]);
-    }
+    detector_application_name(d, f->detected_application, m->application_name);
     if (nf == NULL)
         return;
     m->host_server_name = FIXED(nf->host_server_name);

@@ -22,11 +22,13 @@ struct detector {
 /* nDPI 4.2 keeps flow risks in a 64-bit mask: at most 64 names. */
 #define FLOW_RISKS_MAX 64
 
+#define FLOW_APPLICATION_NAME_MAX 80
+
 /* What the `flow` record reports; strings point into nDPI's flow state
  * or the small buffers here, valid until detector_flow_release(). */
 struct flow_metadata {
     const char *protocol_name;          /* name of detected_protocol */
-    char application_name[80];          /* "<id>.<tag>" or "Unknown" */
+    char application_name[FLOW_APPLICATION_NAME_MAX]; /* "<id>.<tag>" or "Unknown" */
     uint16_t category;
     const char *category_name;          /* nDPI's name of category */
     const char *host_server_name;       /* NULL when none */
@@ -74,6 +76,11 @@ enum detection_step detector_process(struct detector *d, struct flow *f,
 /* Ends detection now (the flow ends while nDPI is still unsure). */
 void detector_give_up(struct detector *d, struct flow *f);
 void detector_metadata(struct detector *d, const struct flow *f, struct flow_metadata *m);
+/* The names a `flow` record gives a detected protocol (nDPI's name) and
+ * application ("<id>.<tag>" in lowercase, or "Unknown"). */
+const char *detector_protocol_name(struct detector *d, uint16_t protocol);
+void detector_application_name(struct detector *d, uint16_t application,
+                               char name[FLOW_APPLICATION_NAME_MAX]);
 /* Frees nDPI's flow state: the flow keeps only its compact record. */
 void detector_flow_release(struct detector *d, struct flow *f);
 

@@ -300,13 +300,14 @@ void event_flow(struct channel_writer *w, const struct worker_options *o,
 }
 
 static void flow_counters_event(struct channel_writer *w, const struct worker_options *o,
-                                const struct flow *f, const char *type, const char *reason)
+                                const struct flow *f, const struct flow_route *route,
+                                const char *type, const char *reason)
 {
     struct flow_sides s;
 
     flow_sides(o, f, &s);
     msgpack_packer *pk = channel_event_begin(w);
-    msgpack_pack_map(pk, reason ? 5 : 4);
+    msgpack_pack_map(pk, reason ? 6 : 5);
     pk_kv_str(pk, "type", type);
     if (reason)
         pk_kv_str(pk, "reason", reason);
@@ -315,19 +316,24 @@ static void flow_counters_event(struct channel_writer *w, const struct worker_op
     msgpack_pack_map(pk, 9);
     pk_kv_digest(pk, f->digest);
     pk_counters(pk, f, &s);
+    /* Last, where the broker looks for it and leaves it out of the JSON. */
+    pk_key(pk, FLOW_ROUTE_KEY);
+    msgpack_pack_map(pk, 2);
+    pk_kv_str(pk, "detected_protocol_name", route->protocol);
+    pk_kv_str(pk, "detected_application_name", route->application);
     channel_event_end(w);
 }
 
 void event_flow_status(struct channel_writer *w, const struct worker_options *o,
-                       const struct flow *f)
+                       const struct flow *f, const struct flow_route *route)
 {
-    flow_counters_event(w, o, f, "flow_status", NULL);
+    flow_counters_event(w, o, f, route, "flow_status", NULL);
 }
 
 void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
-                      const struct flow *f, const char *reason)
+                      const struct flow *f, const struct flow_route *route, const char *reason)
 {
-    flow_counters_event(w, o, f, "flow_purge", reason);
+    flow_counters_event(w, o, f, route, "flow_purge", reason);
 }
 
 static void pk_fragments(msgpack_packer *pk, const struct reassembly *r, uint64_t nested)

@@ -21,10 +21,17 @@ struct worker_counters {
 void event_flow(struct channel_writer *w, const struct worker_options *o,
                 const struct flow *f, const struct flow_metadata *m, uint64_t detected_at_ms,
                 bool updated);
+/* The names a flow_status or flow_purge is routed by: those of the
+ * flow's last `flow` record.  They travel in the event's last key,
+ * FLOW_ROUTE_KEY, which the broker reads for subscriptions and does not
+ * render (the JSON records are netifyd's). */
+struct flow_route {
+    const char *protocol, *application;
+};
 void event_flow_status(struct channel_writer *w, const struct worker_options *o,
-                       const struct flow *f);
+                       const struct flow *f, const struct flow_route *route);
 void event_flow_purge(struct channel_writer *w, const struct worker_options *o,
-                      const struct flow *f, const char *reason);
+                      const struct flow *f, const struct flow_route *route, const char *reason);
 struct flow_table;
 struct reassembly;
 struct dns_hints;

@@ -33,6 +33,7 @@ struct flow_extra {
     bool record_sent;
     uint64_t record_digest;   /* flow_metadata_digest() of the first `flow` record */
     uint64_t first_update_ms; /* its first_update_at, which updates repeat */
+    uint16_t sent_protocol, sent_application; /* its detection, which status routes by */
     struct gtp_tunnel gtp;
     bool dns_looked_up;       /* the DNS hint cache was asked for the first record */
     char dns_host_name[DNS_NAME_MAX + 1]; /* and what it answered ("" = miss) */

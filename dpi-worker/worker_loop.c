@@ -54,6 +54,8 @@ static void first_record(struct worker *w, struct flow *f, uint64_t at_ms, bool 
         x->record_sent = true;
         x->record_digest = record_digest(f, &m);
         x->first_update_ms = at_ms;
+        x->sent_protocol = f->detected_protocol;
+        x->sent_application = f->detected_application;
         x->dns_looked_up = true;
         if (m.dns_host_name)
             snprintf(x->dns_host_name, sizeof(x->dns_host_name), "%s", m.dns_host_name);
@@ -97,25 +99,48 @@ static void detection_step(struct worker *w, struct flow *f, enum detection_step
         finish_dissection(w, f);
 }
 
+/* A flow's status and purge go to the clients its last `flow` record
+ * went to: while nDPI dissects, the detection may have moved on since
+ * the first record (the update tells at the end), so the first record's
+ * is used (the current one when there was no memory to keep it); after,
+ * it is final. */
+static void route_of(struct worker *w, const struct flow *f, struct flow_route *route,
+                     char application[FLOW_APPLICATION_NAME_MAX])
+{
+    const struct flow_extra *x = f->extra;
+    bool first = x && x->record_sent;
+    uint16_t protocol = first ? x->sent_protocol : f->detected_protocol;
+
+    detector_application_name(&w->detector, first ? x->sent_application : f->detected_application,
+                              application);
+    *route = (struct flow_route){ detector_protocol_name(&w->detector, protocol), application };
+}
+
 static void purge(struct worker *w, struct flow *f, const char *reason)
 {
+    struct flow_route route;
+    char application[FLOW_APPLICATION_NAME_MAX];
+
     if (f->state == FLOW_DETECTING)
         detector_give_up(&w->detector, f);
     if (f->state != FLOW_DETECTED)
         detection_step(w, f, DETECTION_DONE, w->now_ms);
-    event_flow_purge(&w->events, w->opts, f, reason);
+    route_of(w, f, &route, application);
+    event_flow_purge(&w->events, w->opts, f, &route, reason);
     w->purges_unsent++;
     w->counters.flows_purged++;
     flow_table_remove(&w->flows, f);
 }
 
 /* What flowsensed counts as lost if we die now: the flows in the table,
- * and those purged whose flow_purge has not left with a batch yet. */
+ * and those purged whose flow_purge has not left with a batch yet; and
+ * the messages sent, which show flowsensed that we get on. */
 static void report_held_flows(struct worker *w)
 {
     if (w->events.batch_events == 0)
         w->purges_unsent = 0;
     ring_report_flows(&w->ring, w->flows.count + w->purges_unsent);
+    ring_report_messages(&w->ring, w->events.messages_sent);
 }
 
 static uint64_t floor_to(uint64_t t, uint64_t step) { return t / step * step; }
@@ -156,6 +181,9 @@ static void send_worker_stats(struct worker *w)
 
 static void send_status(struct worker *w)
 {
+    struct flow_route route;
+    char application[FLOW_APPLICATION_NAME_MAX];
+
     /* Lists are in last-seen order: walk back from the newest until the
      * flows were last seen before this interval began. */
     for (int list = LIST_OTHER; list <= LIST_CLOSED; list++)
@@ -164,7 +192,8 @@ static void send_status(struct worker *w)
             if (f->state != FLOW_DETECTING &&
                 f->packets[0] + f->packets[1] != f->status_packets) {
                 f->status_packets = f->packets[0] + f->packets[1];
-                event_flow_status(&w->events, w->opts, f);
+                route_of(w, f, &route, application);
+                event_flow_status(&w->events, w->opts, f, &route);
             }
     send_worker_stats(w);
 }
@@ -370,12 +399,17 @@ void worker_purge_all(struct worker *w, const char *reason)
 {
     struct flow *f;
 
-    /* Flows that already saw their TCP close keep that reason. */
-    while ((f = flow_table_oldest(&w->flows, LIST_CLOSED)) != NULL)
+    /* Flows that already saw their TCP close keep that reason.  Each
+     * purge is reported: the broker may take the tail slowly. */
+    while ((f = flow_table_oldest(&w->flows, LIST_CLOSED)) != NULL) {
         purge(w, f, "closed");
+        report_held_flows(w);
+    }
     for (int list = LIST_OTHER; list <= LIST_TCP; list++)
-        while ((f = flow_table_oldest(&w->flows, (enum flow_list)list)) != NULL)
+        while ((f = flow_table_oldest(&w->flows, (enum flow_list)list)) != NULL) {
             purge(w, f, reason);
+            report_held_flows(w);
+        }
     send_worker_stats(w);
 }
 

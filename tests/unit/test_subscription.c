@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "channel.h"
 #include "subscription.h"
 
 #include <string.h>
@@ -45,9 +46,10 @@ static void test_matching_by_every_key(void **state)
     (void)state;
     struct subscription sub;
     char err[256] = "";
-    struct record_view flow = { RECORD_FLOW, ref("eth0"), ref("TLS"), ref("10119.netflix") };
-    struct record_view purge = { RECORD_FLOW_PURGE, ref("eth0"), ref(NULL), ref(NULL) };
-    struct record_view status = { RECORD_AGENT_STATUS, ref(NULL), ref(NULL), ref(NULL) };
+    struct record_view flow = { .type = RECORD_FLOW, .interface = ref("eth0"),
+                                .protocol = ref("TLS"), .application = ref("10119.netflix") };
+    struct record_view purge = { .type = RECORD_FLOW_PURGE, .interface = ref("eth0") };
+    struct record_view status = { .type = RECORD_AGENT_STATUS };
 
     assert_true(subscription_matches(NULL, &flow));
     assert_int_equal(parse("{\"subscribe\":{}}", &sub, err, sizeof(err)), 0);
@@ -58,7 +60,7 @@ static void test_matching_by_every_key(void **state)
                            &sub, err, sizeof(err)),
                      0);
     assert_true(subscription_matches(&sub, &flow));
-    assert_true(subscription_matches(&sub, &purge)); /* carries no protocol */
+    assert_true(subscription_matches(&sub, &purge)); /* no route: no protocol to filter on */
     assert_false(subscription_matches(&sub, &status));
     flow.interface = ref("eth1");
     assert_false(subscription_matches(&sub, &flow));
@@ -72,6 +74,72 @@ static void test_matching_by_every_key(void **state)
     assert_true(subscription_matches(&sub, &flow));
     flow.application = ref("Unknown");
     assert_false(subscription_matches(&sub, &flow));
+}
+
+static void test_status_routed_by_its_flow(void **state)
+{
+    (void)state;
+    struct subscription tls, stun;
+    char err[256];
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_unpacked u;
+    struct record_view view;
+    msgpack_object shown;
+
+    assert_int_equal(parse("{\"subscribe\":{\"protocols\":[\"tls\"],\"applications\":"
+                           "[\"teams\"]}}", &tls, err, sizeof(err)), 0);
+    assert_int_equal(parse("{\"subscribe\":{\"protocols\":[\"stun\"]}}", &stun, err,
+                           sizeof(err)), 0);
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&u);
+
+    /* The route last: read, and left out of what is shown. */
+    msgpack_pack_map(&pk, 5);
+    pk_kv_str(&pk, "type", "flow_status");
+    pk_kv_str(&pk, "interface", "eth0");
+    pk_kv_bool(&pk, "internal", false);
+    pk_key(&pk, "flow");
+    msgpack_pack_map(&pk, 1);
+    pk_kv_str(&pk, "digest", "00");
+    pk_key(&pk, FLOW_ROUTE_KEY);
+    msgpack_pack_map(&pk, 2);
+    pk_kv_str(&pk, "detected_protocol_name", "TLS");
+    pk_kv_str(&pk, "detected_application_name", "250.teams");
+    assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    record_view_from_event(&view, RECORD_FLOW_STATUS, &u.data);
+    assert_true(view.routed);
+    assert_true(view.protocol.len == 3 && memcmp(view.protocol.ptr, "TLS", 3) == 0);
+    assert_true(subscription_matches(&tls, &view));
+    assert_false(subscription_matches(&stun, &view));
+    const msgpack_object *o = record_view_shown(&view, &u.data, &shown);
+    assert_int_equal(o->via.map.size, 4);
+    assert_int_equal(u.data.via.map.size, 5); /* the event itself is untouched */
+    assert_true(o->via.map.ptr[3].key.via.str.size == 4);
+
+    /* A flow record's names come from its flow map, never from a route. */
+    record_view_from_event(&view, RECORD_FLOW, &u.data);
+    assert_false(view.routed);
+    assert_null(view.protocol.ptr);
+    assert_ptr_equal(record_view_shown(&view, &u.data, &shown), &u.data);
+
+    /* A route anywhere but last is no route: shown as it is (only a
+     * broken worker sends that). */
+    msgpack_sbuffer_clear(&buf);
+    msgpack_pack_map(&pk, 2);
+    pk_key(&pk, FLOW_ROUTE_KEY);
+    msgpack_pack_map(&pk, 1);
+    pk_kv_str(&pk, "detected_protocol_name", "TLS");
+    pk_kv_str(&pk, "type", "flow_purge");
+    assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    record_view_from_event(&view, RECORD_FLOW_PURGE, &u.data);
+    assert_false(view.routed);
+    assert_null(view.protocol.ptr);
+    assert_ptr_equal(record_view_shown(&view, &u.data, &shown), &u.data);
+
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&buf);
 }
 
 static void test_refusals_name_the_problem(void **state)
@@ -132,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_name_rule),
         cmocka_unit_test(test_matching_by_every_key),
+        cmocka_unit_test(test_status_routed_by_its_flow),
         cmocka_unit_test(test_refusals_name_the_problem),
         cmocka_unit_test(test_bounds),
     };
