@@ -23,6 +23,10 @@ tcpreplay -q -i lo --pps 20000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 \
 last_capture() { jq -c 'select(.type == "agent_status") | .capture' "$TMP/records.ndjson" | tail -n 1; }
 drops_seen() { (($(last_capture | jq '[.ring_drops[]? ] | add // 0') > 0)); }
 wait_until 10 drops_seen || { kill -CONT "$victim"; fail "no ring drops reported while a worker was stopped: $(last_capture)"; }
+# agent_status comes once a second: wait for one written after the capture
+# took in the whole replay (a loaded machine may show one from mid-replay).
+all_accounted() { (($(last_capture | jq '.packets + ([.ring_drops[]] | add)') >= 10000)); }
+wait_until 10 all_accounted
 capture=$(last_capture)
 kill -CONT "$victim"
 say "capture while the worker was stopped: $(jq -c '{packets, ring_drops}' <<<"$capture")"
