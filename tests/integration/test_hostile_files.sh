@@ -10,7 +10,9 @@
 #      len, caplen 0, snaplen 0, caplen > snaplen): every record is taken and
 #      each one no flow can use is counted in decode_errors by its reason;
 #   3. packet time that runs backwards: no negative duration, no mass
-#      expiry, every flow whole and purged once.
+#      expiry, every flow whole and purged once;
+#   4. lone packets stamped far ahead: taken at the time around them,
+#      counted in capture.time_outliers, no mass expiry.
 # Never a crash, a hang or a process left behind.
 source "$(dirname "$0")/../lib/common.sh"
 require_built
@@ -113,6 +115,30 @@ early=$(jq -c 'select(.type == "flow" and (.flow.local_ip | startswith("10.3.0."
 back=$(jq -c 'select(.type == "flow" and .flow.local_ip == "10.4.0.1") | .flow | [.first_seen_at, .last_seen_at]' "$OUT")
 [[ $back == "[1700000012000,1700000012000]" ]] \
     || problems+=("time-backwards: the flow whose packets go back has times $back, expected first = last = its first packet")
+
+# 4. Lone stamps far ahead (see time_outliers() in hostile_pcap.py): taken
+# at the time of the packets around them and counted, so they neither
+# expire every flow at once nor stall expiry afterwards.
+python3 "$GEN" --time-outliers "$TMP/outliers.pcap" || fail "hostile_pcap.py --time-outliers"
+n=$((n + 1))
+OUT=$TMP/case$n.out
+FS_OUT=$OUT FS_ERR=$TMP/case$n.err fs_run 30 -r "$TMP/outliers.pcap" --stdout -w 2
+assert_no_leftovers
+[[ $FS_RC == 0 ]] || fail "time-outliers: exit $FS_RC"
+python3 "$ROOT/tests/lib/check_records.py" --hello --min-flows 302 "$OUT" >/dev/null \
+    || fail "time-outliers: the stream breaks the contract"
+outliers=$(final_status | jq .capture.time_outliers)
+purges=$(jq -s -c '[.[] | select(.type == "flow_purge") | "\(.reason) \(.flow.total_packets)"]
+    | group_by(.) | map({(.[0]): length}) | add' "$OUT")
+times=$(jq -c 'select(.type == "flow" and (.flow.local_ip | startswith("10.7.0."))) | .flow | [.local_ip, .first_seen_at, .last_seen_at]' "$OUT" | sort | paste -sd ' ')
+say "time-outliers: capture.time_outliers $outliers; purges $purges; the outliers' flows: $times"
+[[ $outliers == 2 ]] || problems+=("time-outliers: capture.time_outliers is $outliers, expected 2")
+[[ $purges == '{"expired 1":2,"terminated 60":300}' ]] \
+    || problems+=("time-outliers: purges are $purges; expected the 300 flows whole (terminated, 60 packets) and the 2 outliers' flows expired")
+[[ $times == '["10.7.0.1",1700000000000,1700000000000] ["10.7.0.2",1700000020000,1700000020000]' ]] \
+    || problems+=("time-outliers: the outliers were not taken at the time around them: $times")
+grep -q "outliers.pcap: packet 1 is stamped 31536000.000 s away from the packets around it" "$FS_LAST_ERR" \
+    || problems+=("time-outliers: no warning naming the file and packet 1: $(head -n 2 "$FS_LAST_ERR")")
 
 if ((${#problems[@]} > 0)); then
     printf '  %s\n' "${problems[@]}"

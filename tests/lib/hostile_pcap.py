@@ -8,6 +8,7 @@ As a program it writes one named case of a malformed capture file:
   hostile_pcap.py CASE OUT       (hostile_pcap.py --list: the cases)
   hostile_pcap.py --odd CASE OUT (a readable file of odd records: odd_records())
   hostile_pcap.py --time-backwards OUT
+  hostile_pcap.py --time-outliers OUT
 """
 
 import random
@@ -157,6 +158,13 @@ def pcapng_epb(data, ts_us=BASE_TS * 1000000, length=None, caplen=None):
     return pcapng_block(6, body, length)
 
 
+def epb_on_interface(interface):
+    """An EPB of a raw IP frame on the given interface id."""
+    raw = good_frames(1)[0][14:]
+    body = struct.pack("<IIIII", interface, 0, 0, len(raw), len(raw)) + raw + b"\0" * (-len(raw) % 4)
+    return pcapng_block(6, body)
+
+
 def good_pcapng(n=5):
     return pcapng_shb() + pcapng_idb() + b"".join(
         pcapng_epb(f, (BASE_TS + i) * 1000000) for i, f in enumerate(good_frames(n)))
@@ -209,6 +217,11 @@ def cases():
             "partial 0"),
         "pcapng-epb-before-idb": (pcapng_shb() + pcapng_epb(good_frames(1)[0]), "refuse"),
         "pcapng-cut-in-epb": (ng[:ng_head + epb_len + 30], "partial 1"),
+        # A second interface of another link type: libpcap takes one per file.
+        "pcapng-mixed-linktypes": (pcapng_shb() + pcapng_idb() + pcapng_idb(LINKTYPE_RAW) +
+                                   ng[ng_head:], "partial 0"),
+        "pcapng-epb-unknown-interface": (ng[:ng_head + epb_len] + epb_on_interface(7) +
+                                         ng[ng_head + epb_len:], "partial 1"),
     }
     return c
 
@@ -273,7 +286,31 @@ def time_backwards(path, flows=200):
     w.close()
 
 
+def time_outliers(path, flows=300):
+    """Two packets stamped far ahead of the packets around them: the
+    file's first (a year ahead, flow 10.7.0.1:5555 -> 10.2.0.1:4000), and
+    one after the round at +20 s (ten years ahead, 10.7.0.2:5555); around
+    them `flows` UDP flows 10.5.x.y:3000+i -> 10.2.0.1:4000 send one packet
+    a second for 60 s (60 each)."""
+    w = PcapWriter(path)
+    dst = [10, 2, 0, 1]
+
+    def pkt(src, sport, ts_us, tag):
+        w.write(eth(ipv4(src, dst, 17, udp(sport, 4000, tag))), ts_us=ts_us)
+
+    pkt([10, 7, 0, 1], 5555, (BASE_TS + 365 * 86400) * 1000000, b"a year ahead")
+    for sec in range(60):
+        for i in range(flows):
+            pkt([10, 5, i >> 8, i & 255], 3000 + i, (BASE_TS + sec) * 1000000 + i, b"tick")
+        if sec == 20:
+            pkt([10, 7, 0, 2], 5555, (BASE_TS + 3650 * 86400) * 1000000, b"ten years ahead")
+    w.close()
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--time-outliers":
+        time_outliers(sys.argv[2])
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--time-backwards":
         time_backwards(sys.argv[2])
         return
