@@ -12,7 +12,8 @@
 #   3. packet time that runs backwards: no negative duration, no mass
 #      expiry, every flow whole and purged once;
 #   4. lone packets stamped far ahead: taken at the time around them,
-#      counted in capture.time_outliers, no mass expiry.
+#      counted in capture.time_outliers, no mass expiry;
+#   5. SIGTERM mid-file: a clean exit 0, no process killed by its sandbox.
 # Never a crash, a hang or a process left behind.
 source "$(dirname "$0")/../lib/common.sh"
 require_built
@@ -139,6 +140,30 @@ say "time-outliers: capture.time_outliers $outliers; purges $purges; the outlier
     || problems+=("time-outliers: the outliers were not taken at the time around them: $times")
 grep -q "outliers.pcap: packet 1 is stamped 31536000.000 s away from the packets around it" "$FS_LAST_ERR" \
     || problems+=("time-outliers: no warning naming the file and packet 1: $(head -n 2 "$FS_LAST_ERR")")
+
+# 5. A stop mid-file: the capture process exits with part of the file
+# unread in its stdio buffer (exit() hands it back with lseek, which its
+# sandbox once killed it for).  Its stdout, a FIFO nobody reads yet,
+# holds the replay mid-file: the broker, the workers' channels and the
+# rings fill up.
+python3 "$ROOT/tests/lib/gen_dns_pcap.py" "$TMP/stop.pcap" 60000 || fail "gen_dns_pcap.py"
+mkfifo "$TMP/stop.fifo"
+n=$((n + 1))
+FS_OUT=$TMP/stop.fifo FS_ERR=$TMP/case$n.err fs_start -r "$TMP/stop.pcap" -w 1 --ring-size 65536 --stdout
+exec 3<"$TMP/stop.fifo"
+sleep 2
+fs_exited && fail "stop mid-file: the replay was not held by its unread stdout"
+kill -TERM "$FS_PID"
+cat <&3 >"$TMP/stop.out" &
+track_pid $!
+exec 3<&-
+fs_finish 30
+packets=$(jq -c 'select(.type == "agent_status") | .capture.packets' "$TMP/stop.out" | tail -n 1)
+((packets < 120000)) || problems+=("stop mid-file: the replay had read the whole file ($packets packets)")
+grep -q "died from signal" "$FS_LAST_ERR" && problems+=("stop mid-file: $(grep -m 1 "died from signal" "$FS_LAST_ERR")")
+python3 "$ROOT/tests/lib/check_records.py" --hello --min-flows 1 "$TMP/stop.out" >/dev/null \
+    || problems+=("stop mid-file: the stream breaks the contract")
+say "stop mid-file: exit $FS_RC after $packets of 120000 packets; $(grep -c . "$TMP/stop.out") records"
 
 if ((${#problems[@]} > 0)); then
     printf '  %s\n' "${problems[@]}"
