@@ -6,6 +6,7 @@
 void replay_clock_reset(struct replay_clock *c)
 {
     c->clock_ns = 0;
+    c->started = false;
     c->holding = false;
 }
 
@@ -16,9 +17,16 @@ void replay_clock_free(struct replay_clock *c)
     c->held_capacity = 0;
 }
 
+/* Whether `later` is more than REPLAY_CLOCK_JUMP_NS after `earlier`; stamps
+ * near 2^64 ns (pcapng allows them) must not wrap the sum. */
+static bool jumps_ahead(uint64_t earlier, uint64_t later)
+{
+    return later > earlier && later - earlier > REPLAY_CLOCK_JUMP_NS;
+}
+
 bool replay_clock_must_hold(const struct replay_clock *c, uint64_t ts_ns)
 {
-    return c->clock_ns == 0 || ts_ns > c->clock_ns + REPLAY_CLOCK_JUMP_NS;
+    return !c->started || jumps_ahead(c->clock_ns, ts_ns);
 }
 
 bool replay_clock_hold(struct replay_clock *c, const struct pcap_pkthdr *h,
@@ -44,15 +52,15 @@ uint64_t replay_clock_release(struct replay_clock *c, bool has_next, uint64_t ne
     c->holding = false;
     /* The first packet of a file has no clock to jump from: only its
      * successor says whether it belongs. */
-    *outlier = has_next && next_ns + REPLAY_CLOCK_JUMP_NS < c->held_ns;
-    if (*outlier && c->clock_ns != 0) {
+    *outlier = has_next && jumps_ahead(next_ns, c->held_ns);
+    if (*outlier && c->started) {
         c->outliers++;
         return c->clock_ns;
     }
     if (*outlier) {
         /* No clock yet: the first packet takes its successor's time. */
         c->outliers++;
-        c->clock_ns = next_ns;
+        replay_clock_take(c, next_ns);
         return next_ns;
     }
     replay_clock_take(c, c->held_ns);
@@ -61,6 +69,7 @@ uint64_t replay_clock_release(struct replay_clock *c, bool has_next, uint64_t ne
 
 void replay_clock_take(struct replay_clock *c, uint64_t ts_ns)
 {
-    if (ts_ns > c->clock_ns)
+    if (!c->started || ts_ns > c->clock_ns)
         c->clock_ns = ts_ns;
+    c->started = true;
 }

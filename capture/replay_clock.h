@@ -21,7 +21,8 @@
 #define REPLAY_CLOCK_JUMP_NS (10ull * 1000000000ull)
 
 struct replay_clock {
-    uint64_t clock_ns;  /* the latest stamp taken; 0 before the first packet */
+    uint64_t clock_ns;  /* the latest stamp taken */
+    bool started;       /* a stamp was taken: clock_ns holds one */
     uint64_t outliers;  /* packets steered at the clock instead of their stamp */
     bool holding;       /* a packet waits for the next one */
     uint64_t held_ns;

@@ -86,6 +86,40 @@ static void test_time_going_back_is_left_alone(void **state)
     replay_clock_free(&c);
 }
 
+static void test_stamps_near_the_end_of_time_do_not_wrap(void **state)
+{
+    (void)state;
+    struct replay_clock c = { 0 };
+    static const uint8_t byte[1];
+    struct pcap_pkthdr h = { .caplen = 1, .len = 1 };
+    const uint64_t top = UINT64_MAX - 5;
+    bool outlier;
+
+    replay_clock_reset(&c);
+    assert_true(replay_clock_must_hold(&c, top));
+    assert_true(replay_clock_hold(&c, &h, byte, top));
+    assert_int_equal(replay_clock_release(&c, true, top + 1, &outlier), top);
+    assert_false(outlier);
+    assert_false(replay_clock_must_hold(&c, top + 1));
+    replay_clock_take(&c, top + 1);
+    assert_false(replay_clock_must_hold(&c, 1700000000 * S)); /* back in time: not held */
+    assert_int_equal(c.outliers, 0);
+    replay_clock_free(&c);
+}
+
+static void test_stamps_of_zero_are_a_clock_too(void **state)
+{
+    (void)state;
+    struct replay_clock c = { 0 };
+    const uint64_t in[] = { 0, 0, 0, 0 };
+    uint64_t out[4];
+
+    assert_int_equal(replay(&c, in, 4, out), 4);
+    assert_memory_equal(out, in, sizeof(in));
+    assert_false(replay_clock_must_hold(&c, 0)); /* only the first packet was held */
+    replay_clock_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +127,8 @@ int main(void)
         cmocka_unit_test(test_a_pause_is_kept),
         cmocka_unit_test(test_lone_stamps_ahead_take_the_time_around_them),
         cmocka_unit_test(test_time_going_back_is_left_alone),
+        cmocka_unit_test(test_stamps_near_the_end_of_time_do_not_wrap),
+        cmocka_unit_test(test_stamps_of_zero_are_a_clock_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
