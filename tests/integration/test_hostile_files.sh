@@ -7,7 +7,8 @@
 #      the break, the error names the file and is counted in
 #      capture.read_errors, and the replay ends normally (exit 0);
 #   2. readable files of odd records (unknown or wrong link type, caplen >
-#      len, caplen 0, snaplen 0, caplen > snaplen): every record is taken and
+#      len, caplen 0, snaplen 0, caplen > snaplen, stamps 0 or near 2^64
+#      ns): every record is taken and
 #      each one no flow can use is counted in decode_errors by its reason;
 #   3. packet time that runs backwards: no negative duration, no mass
 #      expiry, every flow whole and purged once;
@@ -93,6 +94,10 @@ expect_odd caplen-gt-len 4 '{"bad_ip_length":2}' 2
 expect_odd caplen-zero 3 '{"truncated":2}' 1
 expect_odd snaplen-zero 5 '{}' 5
 expect_odd caplen-gt-snaplen 2 '{}' 2
+expect_odd stamps-zero 5 '{}' 5
+expect_odd stamps-near-2^64 4 '{}' 4
+[[ $(final_status | jq .capture.time_outliers) == 0 ]] \
+    || problems+=("stamps-near-2^64: $(final_status | jq .capture.time_outliers) time outliers, expected none")
 
 # 3. Packet time that runs backwards (see time_backwards() in hostile_pcap.py).
 python3 "$GEN" --time-backwards "$TMP/backwards.pcap" || fail "hostile_pcap.py --time-backwards"

@@ -253,6 +253,12 @@ def odd_records():
         # Snap length 0 in the file header: libpcap takes the largest.
         "snaplen-zero": pcap_header(snaplen=0) + b"".join(
             pcap_record(f, BASE_TS + i) for i, f in enumerate(good[:5])),
+        # Every stamp 0.
+        "stamps-zero": pcap_header() + b"".join(pcap_record(f, 0) for f in good[:5]),
+        # pcapng stamps near 2^64 us (and so near 2^64 ns once converted), then normal ones.
+        "stamps-near-2^64": pcapng_shb() + pcapng_idb() + b"".join(
+            pcapng_epb(f, 0xFFFFFFFFFFFFFFF0 + i if i < 2 else (BASE_TS + i) * 1000000)
+            for i, f in enumerate(good[:4])),
         # Snap length 64, two records of 142 bytes each.
         "caplen-gt-snaplen": pcap_header(snaplen=64) + b"".join(
             pcap_record(f, BASE_TS + i) for i, f in enumerate(big)),
