@@ -350,6 +350,10 @@ int capture_run(struct capture *cap)
     if (cap->opts->live) {
         status = capture_live(cap);
     } else {
+        unsigned shortest = cap->opts->ttl_idle_flow < cap->opts->ttl_idle_tcp_flow
+                                ? cap->opts->ttl_idle_flow
+                                : cap->opts->ttl_idle_tcp_flow;
+        cap->replay_clock.jump_ns = (uint64_t)shortest * 1000000000ull;
         for (int i = 0; i < cap->n_sources && !capture_stop_requested; i++)
             replay_source(cap, i);
         replay_clock_free(&cap->replay_clock);

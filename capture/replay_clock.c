@@ -17,16 +17,16 @@ void replay_clock_free(struct replay_clock *c)
     c->held_capacity = 0;
 }
 
-/* Whether `later` is more than REPLAY_CLOCK_JUMP_NS after `earlier`; stamps
- * near 2^64 ns (pcapng allows them) must not wrap the sum. */
-static bool jumps_ahead(uint64_t earlier, uint64_t later)
+/* Whether `later` is more than jump_ns after `earlier`; stamps near 2^64
+ * ns (pcapng allows them) must not wrap the sum. */
+static bool jumps_ahead(const struct replay_clock *c, uint64_t earlier, uint64_t later)
 {
-    return later > earlier && later - earlier > REPLAY_CLOCK_JUMP_NS;
+    return later > earlier && later - earlier > c->jump_ns;
 }
 
 bool replay_clock_must_hold(const struct replay_clock *c, uint64_t ts_ns)
 {
-    return !c->started || jumps_ahead(c->clock_ns, ts_ns);
+    return !c->started || jumps_ahead(c, c->clock_ns, ts_ns);
 }
 
 bool replay_clock_hold(struct replay_clock *c, const struct pcap_pkthdr *h,
@@ -52,7 +52,7 @@ uint64_t replay_clock_release(struct replay_clock *c, bool has_next, uint64_t ne
     c->holding = false;
     /* The first packet of a file has no clock to jump from: only its
      * successor says whether it belongs. */
-    *outlier = has_next && jumps_ahead(next_ns, c->held_ns);
+    *outlier = has_next && jumps_ahead(c, next_ns, c->held_ns);
     if (*outlier && c->started) {
         c->outliers++;
         return c->clock_ns;

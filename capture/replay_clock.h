@@ -3,13 +3,14 @@
  * bogus stamp far ahead (a corrupt record, a badly merged file) would move
  * that clock at once: every flow idle by that time would expire, and the
  * flows that follow, stamped earlier again, would wait for that time
- * before any expiry.  So a packet stamped more than REPLAY_CLOCK_JUMP_NS
- * ahead of the file's clock (or the file's first packet) is held until the
- * next one is read: if the next one comes back more than
- * REPLAY_CLOCK_JUMP_NS earlier, the held packet is an outlier, steered at
- * the clock's time and counted; otherwise time really moved (a pause in
- * the capture) and it keeps its own stamp.  Time going backwards is left
- * as it is: the workers do not turn their clock back. */
+ * before any expiry.  A jump shorter than the shortest idle timeout
+ * expires no flow that was active just before it, so only longer ones are
+ * looked at: a packet stamped more than jump_ns ahead of the file's clock
+ * (or the file's first packet) is held until the next one is read; if the
+ * next one comes back more than jump_ns earlier, the held packet is an
+ * outlier, steered at the clock's time and counted; otherwise time really
+ * moved (a pause in the capture) and it keeps its own stamp.  Time going
+ * backwards is left as it is: the workers do not turn their clock back. */
 #ifndef FLOWSENSE_REPLAY_CLOCK_H
 #define FLOWSENSE_REPLAY_CLOCK_H
 
@@ -18,9 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REPLAY_CLOCK_JUMP_NS (10ull * 1000000000ull)
-
 struct replay_clock {
+    uint64_t jump_ns;   /* the shortest idle timeout */
     uint64_t clock_ns;  /* the latest stamp taken */
     bool started;       /* a stamp was taken: clock_ns holds one */
     uint64_t outliers;  /* packets steered at the clock instead of their stamp */
@@ -31,7 +31,7 @@ struct replay_clock {
     size_t held_capacity;
 };
 
-/* Forgets the clock (a new file starts); keeps the count and the buffer. */
+/* Forgets the clock (a new file starts); keeps jump_ns, the count and the buffer. */
 void replay_clock_reset(struct replay_clock *c);
 void replay_clock_free(struct replay_clock *c);
 

@@ -18,6 +18,7 @@ static int replay(struct replay_clock *c, const uint64_t *in, int n, uint64_t *o
     bool outlier;
     int k = 0;
 
+    c->jump_ns = 10 * S;
     replay_clock_reset(c);
     for (int i = 0; i < n; i++) {
         uint64_t ts = in[i] * S;
@@ -95,6 +96,7 @@ static void test_stamps_near_the_end_of_time_do_not_wrap(void **state)
     const uint64_t top = UINT64_MAX - 5;
     bool outlier;
 
+    c.jump_ns = 10 * S;
     replay_clock_reset(&c);
     assert_true(replay_clock_must_hold(&c, top));
     assert_true(replay_clock_hold(&c, &h, byte, top));
