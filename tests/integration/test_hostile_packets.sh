@@ -11,7 +11,11 @@
 #      (by port, or Unknown) after exactly 32 packets, unless one of nDPI's
 #      loose heuristics (RTP, DNS) named it earlier: at most 10 % (shown);
 #      nothing is left in detection at the end, and the replay ends within
-#      60 s (no timing assertion beyond that).
+#      60 s (no timing assertion beyond that);
+#   3. 3000 TLS flows at once each waiting for a record longer than TLS
+#      allows (nDPI gathers it while detection runs): the worker's peak RSS
+#      stays under 16 MiB + 64 KiB per flow, every flow is reported, none is
+#      left in detection.
 source "$(dirname "$0")/../lib/common.sh"
 require_built
 require_cmd python3 jq
@@ -74,4 +78,25 @@ named=$(jq -s -c '[.[] | select(.guessed | not)] | length' "$first")
 final=$(jq -c 'select(.type == "agent_status")' "$TMP/random.out" | tail -n 1)
 detecting=$(jq '[.workers[].flows_detecting] | add' <<<"$final")
 [[ $detecting == 0 ]] || fail "$detecting flows still hold nDPI state at the end"
+# 3. TLS records longer than TLS allows, 3000 flows waiting at once:
+# nDPI 4.2 gathers each flow's record (up to 64 KiB) while detection runs,
+# so a flow in detection may hold up to --max-detection-pkts segments.
+# Memory stays within that bound (16 MiB + 64 KiB per flow here), and it
+# all goes when detection ends.
+TLS_FLOWS=3000
+python3 "$GEN" tls-records "$TMP/tls.pcap" "$TLS_FLOWS" 65000 31 || fail "gen_hostile_packets.py tls-records"
+FS_OUT=$TMP/tls.out fs_run 60 -r "$TMP/tls.pcap" --stdout -w 1
+[[ $FS_RC == 0 ]] || fail "the replay of long TLS records exited $FS_RC"
+assert_no_leftovers
+final=$(jq -c 'select(.type == "agent_status") | .workers[0]' "$TMP/tls.out" | tail -n 1)
+say "long TLS records: $(jq -c '{flows_total, flows_detecting, maxrss_kb}' <<<"$final")"
+[[ $(jq .flows_detecting <<<"$final") == 0 ]] || fail "flows still in detection at the end"
+[[ $(count_flows "$TMP/tls.out") == "$TLS_FLOWS" ]] || fail "$(count_flows "$TMP/tls.out") flows reported, expected $TLS_FLOWS"
+dp=$(jq -s -c '[.[] | select(.type == "flow_purge") | .flow.detection_packets] | unique' "$TMP/tls.out")
+[[ $dp == "[$MAX_DETECTION]" ]] || fail "detection_packets of the TLS flows: $dp, expected all $MAX_DETECTION"
+SCALE=1
+[[ $BUILD_DIR == *asan* ]] && SCALE=3
+bound=$(((16 * 1024 + TLS_FLOWS * 64) * SCALE))
+(($(jq .maxrss_kb <<<"$final") <= bound)) || fail "the worker peaked at $(jq .maxrss_kb <<<"$final") kB, over $bound kB"
+
 say "ok: every trick flow whole; random flows: detection ended by packet $MAX_DETECTION at the latest, $named named by nDPI's loose heuristics, the rest guessed"

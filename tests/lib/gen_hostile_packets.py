@@ -16,6 +16,10 @@
       FLOWS flows of PACKETS packets each of random payload (seeded):
       half TCP (after a handshake), half UDP, on the ports nDPI knows best
       and random high ones; nothing nDPI can name.
+  gen_hostile_packets.py tls-records OUT.pcap FLOWS RECORD_LEN SEGMENTS
+      FLOWS TLS flows open at once, each waiting for a handshake record of
+      RECORD_LEN bytes (65000: longer than TLS allows) while SEGMENTS
+      segments of 1400 bytes come.
 """
 
 import json
@@ -127,7 +131,37 @@ def undetectable(path, flows, packets):
     w.close()
 
 
+def tls_records(path, flows, record_len, segments):
+    """`flows` TLS connections to 10.40.0.1:443, all open at once: each
+    client sends a handshake record header claiming record_len bytes, then
+    `segments` segments of 1400 bytes, round-robin over the flows (so every
+    flow waits for its record at the same time)."""
+    w = PcapWriter(path)
+    server = [10, 40, 0, 1]
+    state = []
+    for i in range(flows):
+        c, sp = [10, 41, i >> 8 & 255, i & 255], 30000 + i
+        cs, ss = 1000, 5000
+        w.write(eth(ipv4(c, server, 6, tcp(sp, 443, 0x02, seq=cs))))
+        w.write(eth(ipv4(server, c, 6, tcp(443, sp, 0x12, seq=ss, ack=cs + 1))))
+        w.write(eth(ipv4(c, server, 6, tcp(sp, 443, 0x10, seq=cs + 1, ack=ss + 1))))
+        cs += 1
+        head = struct.pack("!BHHB", 22, 0x0301, record_len, 1) + (record_len - 4).to_bytes(3, "big")
+        rec = head + b"\x03\x03" + b"A" * 1380
+        w.write(eth(ipv4(c, server, 6, tcp(sp, 443, 0x18, rec, cs, ss + 1))))
+        state.append([c, sp, cs + len(rec), ss + 1])
+    for _ in range(segments):
+        for st in state:
+            c, sp, cs, ss = st
+            w.write(eth(ipv4(c, server, 6, tcp(sp, 443, 0x18, b"B" * 1400, cs, ss))))
+            st[2] = cs + 1400
+    w.close()
+
+
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "tls-records":
+        tls_records(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        return
     if len(sys.argv) == 4 and sys.argv[1] == "tricks":
         tricks(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == "undetectable":
