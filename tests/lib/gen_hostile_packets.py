@@ -29,8 +29,8 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hostile_pcap import (HTTP_REQUEST, HTTP_RESPONSE, PcapWriter, eth, eth6,  # noqa: E402
-                          ipv4, ipv6, ipv6_addr, tcp, tcp_session, udp)
+from hostile_pcap import (HTTP_REQUEST, HTTP_RESPONSE, PcapWriter, eth,  # noqa: E402
+                          ipv4, ipv6_addr, tcp, tcp_session, udp)
 
 
 class Counting(PcapWriter):
