@@ -104,7 +104,7 @@ static void send_stats(struct capture *cap)
         source_add_stats(&cap->sources[i], &recv, &drop, &ifdrop);
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(&cap->control);
-    msgpack_pack_map(pk, 19);
+    msgpack_pack_map(pk, 20);
     pk_kv_str(pk, "type", "capture_stats");
     pk_kv_u64(pk, "packets", cap->steer.stats.packets);
     pk_kv_u64(pk, "bytes", cap->steer.stats.bytes);
@@ -113,6 +113,7 @@ static void send_stats(struct capture *cap)
     pk_kv_u64(pk, "pcap_ifdrop", ifdrop);
     pk_kv_u64(pk, "read_errors", cap->read_errors);
     pk_kv_u64(pk, "oversized_drops", cap->steer.stats.oversized);
+    pk_kv_u64(pk, "time_outliers", cap->replay_clock.outliers);
     pk_kv_u64(pk, "dns_hint_copies", cap->steer.stats.dns_hint_copies);
     pk_kv_u64(pk, "dns_hint_drops", cap->steer.stats.dns_hint_drops);
     pk_key(pk, "ring_drops");
@@ -202,6 +203,27 @@ static void wait_for_client(struct capture *cap)
     }
 }
 
+/* Steers the packet replay_clock held, now that the next packet's stamp
+ * (if any) says whether its own stamp is to be believed. */
+static void steer_held(struct capture *cap, int index, bool has_next, uint64_t next_ns,
+                       uint64_t number)
+{
+    struct source *s = &cap->sources[index];
+    struct replay_clock *c = &cap->replay_clock;
+    uint64_t stamp = c->held_ns;
+    bool outlier;
+    uint64_t ts = replay_clock_release(c, has_next, next_ns, &outlier);
+
+    if (outlier && c->outliers == 1)
+        log_warnx("%s: packet %llu is stamped %.3f s away from the packets around it: taken "
+                  "at their time (this and any more are counted in capture.time_outliers)",
+                  s->spec->name, (unsigned long long)number,
+                  ((double)stamp - (double)ts) / 1e9);
+    steer_packet(&cap->steer, (uint16_t)index, s->link_type, ts, c->held.len, c->held.caplen,
+                 c->held_data);
+    steer_tick(&cap->steer, ts);
+}
+
 static void replay_source(struct capture *cap, int index)
 {
     struct source *s = &cap->sources[index];
@@ -212,16 +234,26 @@ static void replay_source(struct capture *cap, int index)
     int rc = 0;
 
     progress_file(&cap->progress, s->spec->label, s->pcap, s->file_size);
+    replay_clock_reset(&cap->replay_clock);
     while (!capture_stop_requested && (rc = pcap_next_ex(s->pcap, &h, &data)) == 1) {
         uint64_t ts = packet_ns(h, nano);
-        steer_packet(&cap->steer, (uint16_t)index, s->link_type, ts, h->len, h->caplen, data);
-        steer_tick(&cap->steer, ts);
         cap->progress.packets = ++n;
+        if (cap->replay_clock.holding)
+            steer_held(cap, index, true, ts, n - 1);
+        if (!replay_clock_must_hold(&cap->replay_clock, ts) ||
+            !replay_clock_hold(&cap->replay_clock, h, data, ts)) {
+            replay_clock_take(&cap->replay_clock, ts);
+            steer_packet(&cap->steer, (uint16_t)index, s->link_type, ts, h->len, h->caplen,
+                         data);
+            steer_tick(&cap->steer, ts);
+        }
         if (n % HOUSEKEEPING_EVERY == 0) {
             housekeeping(cap);
             progress_update(&cap->progress);
         }
     }
+    if (cap->replay_clock.holding)
+        steer_held(cap, index, false, 0, n);
     progress_done(&cap->progress);
     if (!capture_stop_requested && rc == PCAP_ERROR) {
         cap->read_errors++;
@@ -323,8 +355,13 @@ int capture_run(struct capture *cap)
     if (cap->opts->live) {
         status = capture_live(cap);
     } else {
+        unsigned shortest = cap->opts->ttl_idle_flow < cap->opts->ttl_idle_tcp_flow
+                                ? cap->opts->ttl_idle_flow
+                                : cap->opts->ttl_idle_tcp_flow;
+        cap->replay_clock.jump_ns = (uint64_t)shortest * 1000000000ull;
         for (int i = 0; i < cap->n_sources && !capture_stop_requested; i++)
             replay_source(cap, i);
+        replay_clock_free(&cap->replay_clock);
     }
     if (capture_stop_requested)
         log_info("stop requested: shutting down");

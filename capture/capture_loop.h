@@ -10,6 +10,7 @@
 #include "options.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "replay_clock.h"
 #include "source.h"
 #include "steer.h"
 #include "supervisor.h"
@@ -26,6 +27,7 @@ struct capture {
     uint64_t read_errors;
     bool client_connected;
     struct progress progress;
+    struct replay_clock replay_clock;
 };
 
 /* Set from the SIGINT/SIGTERM handler. */

@@ -1,6 +1,7 @@
 #include "source.h"
 
 #include "log.h"
+#include "packet.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,7 +147,13 @@ void source_open(struct source *s, const struct source_spec *spec, const char *b
     }
     source_set_filter(s, bpf);
     s->link_type = pcap_datalink(s->pcap);
-    log_debug("%s: link type %s", spec->name, pcap_datalink_val_to_name(s->link_type));
+    const char *link_name = pcap_datalink_val_to_name(s->link_type);
+    log_debug("%s: link type %s (%d)", spec->name, link_name ? link_name : "unknown",
+              s->link_type);
+    if (!packet_link_supported((uint32_t)s->link_type))
+        log_warnx("%s: link type %d (%s) is not decoded: its packets are counted in worker 0's "
+                  "decode_errors.unsupported_link", spec->name, s->link_type,
+                  link_name ? link_name : "unknown");
 }
 
 void source_close(struct source *s)

@@ -149,7 +149,8 @@ static void put_control(struct steer *st, struct worker_link *w, uint16_t kind,
 
 void steer_tick(struct steer *st, uint64_t now_ns)
 {
-    if (now_ns < st->last_tick_ns + NS_PER_SEC)
+    /* Not last_tick_ns + NS_PER_SEC: a pcapng stamp near 2^64 ns would wrap it. */
+    if (now_ns < st->last_tick_ns || now_ns - st->last_tick_ns < NS_PER_SEC)
         return;
     st->last_tick_ns = now_ns;
     for (int i = 0; i < st->pipeline->n_workers; i++)

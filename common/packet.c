@@ -187,6 +187,18 @@ static enum decode_status decode_link(const uint8_t *d, uint32_t len, uint32_t l
     return DECODE_OK;
 }
 
+bool packet_link_supported(uint32_t link_type)
+{
+    static const uint8_t none[1];
+    struct packet_view pv;
+    uint32_t off;
+    uint16_t ethertype;
+
+    memset(&pv, 0, sizeof(pv));
+    /* Every link type decoded refuses an empty frame as truncated. */
+    return decode_link(none, 0, link_type, &off, &ethertype, &pv) != DECODE_UNSUPPORTED_LINK;
+}
+
 static enum decode_status decode_ipv4(const uint8_t *ip, uint32_t len, uint32_t *l4off,
                                       struct packet_view *pv)
 {

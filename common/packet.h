@@ -80,6 +80,9 @@ enum decode_status packet_decode(const uint8_t *data, uint32_t len, uint32_t lin
 enum decode_status packet_decode_frame(const uint8_t *data, uint32_t cap_len, uint32_t wire_len,
                                        uint32_t link_type, struct packet_view *pv);
 
+/* Whether packet_decode() knows the link layer of this DLT_ type at all. */
+bool packet_link_supported(uint32_t link_type);
+
 /* A whole UDP datagram from port 53: what the DNS hint cache learns from.
  * flowsensed copies these to every worker, and each worker applies this
  * same test to what it decodes (dpi-worker/dns_hints.h). */
