@@ -24,6 +24,11 @@ in_netns tcpreplay -q -i lo --pps 20000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>
 last_capture() { jq -c 'select(.type == "agent_status") | .capture' "$TMP/records.ndjson" | tail -n 1; }
 drops_seen() { (($(last_capture | jq '[.ring_drops[]? ] | add // 0') > 0)); }
 wait_until 10 drops_seen || { kill -CONT "$victim"; fail "no ring drops reported while a worker was stopped: $(last_capture)"; }
+# The first status with drops may be from the middle of the replay (one
+# comes every second, and capture may lag behind tcpreplay on a loaded
+# machine): wait, the worker still stopped, for one that covers it all.
+read_all() { (($(last_capture | jq '.packets + ([.ring_drops[]] | add)') >= 10000)); }
+wait_until 10 read_all
 capture=$(last_capture)
 kill -CONT "$victim"
 say "capture while the worker was stopped: $(jq -c '{packets, ring_drops}' <<<"$capture")"
