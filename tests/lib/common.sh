@@ -387,7 +387,7 @@ netns_setup() {
 # namespace too; status 1, with the reason in NETNS_ERR, where none can
 # be made.
 netns_create() {
-    local name="flowsense-$TEST_NAME-$$" err
+    local name="flowsense-$TEST_NAME-$BASHPID" err
     [[ -n $TMP ]] || fail "netns_setup before fs_setup"
     [[ $(id -u) == 0 ]] || { NETNS_ERR="a network namespace needs root"; return 1; }
     command -v ip >/dev/null || { NETNS_ERR="ip (iproute2) is not installed"; return 1; }
@@ -400,8 +400,8 @@ netns_create() {
     NS_EXEC=(ip netns exec "$FS_NETNS")
     err=$("${NS_EXEC[@]}" ip link set lo up 2>&1) || fail "cannot bring lo up in $FS_NETNS: $err"
     [[ ${1:-} == --veth ]] || return 0
-    local n=$(($$ % 32768))
-    NETNS_HOST_IF="fsh$$" NETNS_IF="fsn$$"
+    local n=$((BASHPID % 32768))
+    NETNS_HOST_IF="fsh$BASHPID" NETNS_IF="fsn$BASHPID"
     NETNS_HOST_IP="198.$((18 + n / 16384)).$((n / 64 % 256)).$((n % 64 * 4 + 1))"
     NETNS_IP="${NETNS_HOST_IP%.*}.$((n % 64 * 4 + 2))"
     err=$( { ip link add "$NETNS_HOST_IF" type veth peer name "$NETNS_IF" netns "$FS_NETNS" &&
