@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live on lo: kill -9 the broker.  flowsensed must start a new one within
+# Live on lo (of a network namespace of its own): kill -9 the broker.  flowsensed must start a new one within
 # 1 s on the same listening socket, the workers must stay up, and a client
 # that reconnects gets agent_hello, agent_status and records for new traffic.
 source "$(dirname "$0")/../lib/common.sh"
@@ -7,6 +7,7 @@ require_built
 require_root "live capture on lo"
 require_cmd python3 jq curl
 fs_setup
+netns_setup
 
 start_http_server
 live_start 1 --update-interval 1

@@ -142,8 +142,9 @@ status=$(jq -c 'select(.type == "agent_status")' "$TMP/cli.ndjson" | tail -n 1)
 [[ ! -e $TMP/c.sock ]] || fail "the file's socket was created although --listen replaced it"
 say "command line: update_interval 5, 1 worker, socket $TMP/d.sock"
 
-# Live: [capture-interface-lo] gives lo its role and its own filter.
-if [[ $(id -u) == 0 ]] && command -v curl >/dev/null; then
+# Live: [capture-interface-lo] gives lo its role and its own filter; lo of
+# a network namespace of the test's own.
+if [[ $(id -u) == 0 ]] && command -v curl >/dev/null && netns_create; then
     start_http_server
     cat >"$TMP/live.conf" <<EOF
 [flowsense]
@@ -160,7 +161,7 @@ EOF
     start_reader "$TMP/live.ndjson" "unix:$LIVE_SOCK" --timeout 60
     wait_until 10 has_type "$TMP/live.ndjson" agent_status || fail "no agent_status live"
     dig_port=$(free_tcp_port)
-    python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', $dig_port))"
+    in_netns python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', $dig_port))"
     http_get 2
     wait_until 20 has_flow_on_port "$TMP/live.ndjson" "$HTTP_PORT" || fail "no flow for the HTTP traffic live"
     fs_finish 10 TERM
@@ -170,6 +171,6 @@ EOF
     ((others == 0)) || fail "the interface's filter let $others other flows through"
     say "live: lo from the file, role WAN, filter 'tcp port $HTTP_PORT' kept only the HTTP flows"
 else
-    say "live part skipped (needs root and curl)"
+    say "live part skipped (needs root, curl and a network namespace${NETNS_ERR:+: $NETNS_ERR})"
 fi
 say "ok"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live on lo with the broker stopped (SIGSTOP; dead or restarting looks the
+# Live on lo (of a network namespace of its own) with the broker stopped (SIGSTOP; dead or restarting looks the
 # same to the others): nothing waits for it.  The workers' event channels
 # fill, then each worker waits at most 200 ms, drops its events and counts
 # them (events_dropped), and goes on tracking flows; capture goes on
@@ -11,6 +11,7 @@ require_built
 require_root "live capture on lo"
 require_cmd python3 jq tcpreplay
 fs_setup
+netns_setup
 
 # 40000 DNS flows make about 25 MB of events, more than the two channels hold.
 FLOWS=40000
@@ -23,7 +24,7 @@ broker=$(children_named "$FS_PID" flowsense-broker)
 [[ -n $broker ]] || fail "no broker under flowsensed $FS_PID"
 kill -STOP "$broker" || fail "cannot stop the broker $broker"
 say "stopped the broker $broker; replaying $((2 * FLOWS)) packets on lo"
-tcpreplay -q -i lo --pps 20000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 \
+in_netns tcpreplay -q -i lo --pps 20000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 \
     || { kill -CONT "$broker"; fail "tcpreplay failed: $(tail -n 3 "$TMP/tcpreplay.out")"; }
 kill -CONT "$broker"
 fs_exited && fail "flowsensed exited while the broker was stopped"

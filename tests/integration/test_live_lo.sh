@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live capture on lo with two workers: the process picture, the privileges
+# Live capture on lo (of a network namespace of its own) with two workers: the process picture, the privileges
 # each child holds (none), a flow record for real loopback HTTP traffic, and
 # an orderly SIGTERM shutdown that purges open flows as "terminated".
 source "$(dirname "$0")/../lib/common.sh"
@@ -7,6 +7,7 @@ require_built
 require_root "live capture on lo"
 require_cmd python3 jq curl
 fs_setup
+netns_setup
 
 start_http_server
 live_start 2
@@ -41,7 +42,7 @@ wait_until 10 has_type "$TMP/records.ndjson" agent_status \
     || fail "no agent_hello + agent_status within 10 s of connecting: $(cat "$TMP/records.ndjson.err")"
 
 http_get 3
-python3 "$ROOT/tests/lib/hold_http.py" flowsense-held.test >"$TMP/hold.port" 2>"$TMP/hold.err" &
+"${NS_EXEC[@]}" python3 "$ROOT/tests/lib/hold_http.py" flowsense-held.test >"$TMP/hold.port" 2>"$TMP/hold.err" &
 track_pid $!
 wait_until 10 [ -s "$TMP/hold.port" ] || fail "hold_http.py did not start: $(cat "$TMP/hold.err")"
 HOLD_PORT=$(cat "$TMP/hold.port")

@@ -17,6 +17,9 @@
 #  - live on lo as WAN (-E), LAN (-I) and plain -i, with no configured
 #    network: internal is false, true, true, and 127.0.0.1 is local only
 #    through lo's own address (root only); a replay's flows are internal.
+# As root the lo parts run in a network namespace of the test's own, whose
+# lo has 127.0.0.1/8, ::1 and a documentation network added here: nothing
+# else on the machine changes lo's addresses or sends traffic on it.
 source "$(dirname "$0")/../lib/common.sh"
 require_built
 require_cmd python3 jq tshark
@@ -147,8 +150,15 @@ wrong=$(jq -c 'select(.type == "flow" and .flow.ip_protocol == 6 and (.flow.loca
 ((tcp >= 8 && wrong == 0)) || fail "without SYNs: $wrong of $tcp TCP flows do not have the server local and local_origin false"
 say "no SYNs: all $tcp TCP flows started by the server's SYN-ACK have local_origin false"
 
+if netns_create; then
+    in_netns ip addr add 198.51.100.7/24 dev lo || fail "cannot add 198.51.100.7/24 to lo in $FS_NETNS"
+    say "lo parts in network namespace $FS_NETNS"
+else
+    say "note: lo parts on the machine's own lo ($NETNS_ERR)"
+fi
+
 # lo's own networks, read by flowsensed (getifaddrs), equal ip(8)'s.
-want=$(ip -j addr show dev lo | python3 -c '
+want=$("${NS_EXEC[@]}" ip -j addr show dev lo | python3 -c '
 import ipaddress, json, sys
 nets = []
 for a in json.load(sys.stdin)[0]["addr_info"]:
@@ -156,7 +166,7 @@ for a in json.load(sys.stdin)[0]["addr_info"]:
     if n not in nets:
         nets.append(n)
 print(" ".join(nets) or "none")')
-out=$("$FLOWSENSED" -I lo --check-config --local-defaults no --local-net 192.0.2.0/24) || fail "--check-config -I lo: $out"
+out=$("${NS_EXEC[@]}" "$FLOWSENSED" -I lo --check-config --local-defaults no --local-net 192.0.2.0/24) || fail "--check-config -I lo: $out"
 grep -qxF "flowsensed: local networks of every source: 192.0.2.0/24" <<<"$out" || fail "--check-config: $out"
 got=$(sed -n 's/^flowsensed: local networks of lo (LAN) also: //p' <<<"$out")
 [[ $(tr ' ' '\n' <<<"$got" | sort) == $(tr ' ' '\n' <<<"$want" | sort) ]] \
@@ -166,7 +176,7 @@ say "--check-config -I lo: lo's own networks $got (as ip addr)"
 # Where netlink is refused (the shipped systemd unit), one warning, and the
 # configured networks only.
 if command -v strace >/dev/null; then
-    out=$(strace -qq -f -o /dev/null -e trace=socket -e inject=socket:error=EAFNOSUPPORT:when=1 \
+    out=$("${NS_EXEC[@]}" strace -qq -f -o /dev/null -e trace=socket -e inject=socket:error=EAFNOSUPPORT:when=1 \
         "$FLOWSENSED" -I lo --check-config 2>&1) || fail "without netlink --check-config failed: $out"
     grep -q "^flowsensed: warning: cannot read the interfaces' addresses (getifaddrs: .*list them as address\[N\]" <<<"$out" \
         && grep -qxF "flowsensed: local networks of lo (LAN) also: none" <<<"$out" \
@@ -178,7 +188,7 @@ fi
 
 # Live: -E lo, no configured network; internal false, 127.0.0.1 local
 # through lo's own 127.0.0.0/8 only.
-if [[ $(id -u) == 0 ]] && command -v curl >/dev/null; then
+if [[ $(id -u) == 0 && -n $FS_NETNS ]] && command -v curl >/dev/null; then
     start_http_server
     for run in "-E false" "-I true" "-i true"; do
         read -r flag internal <<<"$run"
@@ -196,6 +206,6 @@ if [[ $(id -u) == 0 ]] && command -v curl >/dev/null; then
         say "live $flag lo, no configured network: internal $internal, other_type local (lo's own 127.0.0.0/8)"
     done
 else
-    say "live part skipped (needs root and curl)"
+    say "live part skipped (needs root, curl and a network namespace${NETNS_ERR:+: $NETNS_ERR})"
 fi
 say "ok"

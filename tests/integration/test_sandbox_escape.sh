@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live on lo: a worker that has been "taken over" by a hostile packet tries
+# Live on lo (of a network namespace of its own): a worker that has been "taken over" by a hostile packet tries
 # what an attacker would — create a socket, open a file, execute a program,
 # map executable memory, ptrace — and the seccomp filter kills it with
 # SIGSYS each time.  flowsensed restarts it within a second, counts the
@@ -14,6 +14,7 @@ require_built
 require_root "live capture on lo"
 require_cmd python3 jq curl
 fs_setup
+netns_setup
 
 release_worker="$ROOT/build/bin/flowsense-worker"
 if [[ -x $release_worker ]]; then
@@ -34,7 +35,7 @@ wait_until 10 has_type "$TMP/records.ndjson" agent_status \
 # to a socket that receives it (a closed port would answer with an ICMP
 # error quoting the datagram: a second trigger).
 send_trigger() {
-    python3 - "$1" <<'EOF'
+    in_netns python3 - "$1" <<'EOF'
 import socket, sys
 rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 rx.bind(("127.0.0.1", 0))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live on lo: nothing waits for a client.  A client that never reads is
+# Live on lo (of a network namespace of its own): nothing waits for a client.  A client that never reads is
 # disconnected as soon as its queue is full and counted in agent_status,
 # while a reading client on the same socket gets a flow record for every
 # flow the workers saw.  Traffic: tcpreplay of generated DNS flows on lo.
@@ -8,6 +8,7 @@ require_built
 require_root "live capture on lo"
 require_cmd python3 jq tcpreplay
 fs_setup
+netns_setup
 FLOWS=10000
 
 python3 "$ROOT/tests/lib/gen_dns_pcap.py" "$TMP/dns.pcap" "$FLOWS" || fail "cannot generate the capture"
@@ -16,7 +17,7 @@ start_slow_clients "unix:$TMP/s.sock" "$TMP/good.ndjson"
 wait_until 10 grep -qs '"type":"agent_status"' "$TMP/good.ndjson.raw" \
     || fail "the reading client got no agent_status within 10 s"
 
-tcpreplay -q -i lo --pps 10000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 || fail "tcpreplay failed: $(tail -n 3 "$TMP/tcpreplay.out")"
+in_netns tcpreplay -q -i lo --pps 10000 "$TMP/dns.pcap" >"$TMP/tcpreplay.out" 2>&1 || fail "tcpreplay failed: $(tail -n 3 "$TMP/tcpreplay.out")"
 dropped() { grep -qs '"dropped_slow":[1-9]' "$TMP/good.ndjson.raw"; }
 wait_until 20 dropped || fail "no agent_status reports the stalled client as dropped within 20 s"
 

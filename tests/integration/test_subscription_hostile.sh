@@ -3,7 +3,8 @@
 # invalid JSON, unknown keys, wrong value types, binary garbage, a line
 # over 4 KiB, a second line, and a partial line left hanging (slow-loris)
 # each get exactly one error record after agent_hello and agent_status,
-# then the connection is closed; the broker survives every one, keeps
+# then the connection is closed (the sensor runs in a network namespace of
+# its own, the clients reach it through its UNIX socket); the broker survives every one, keeps
 # serving a well-behaved client, and counts them in agent_status.clients.
 source "$(dirname "$0")/../lib/common.sh"
 require_built
@@ -12,6 +13,7 @@ require_cmd python3 jq
 CAT=$BUILD_DIR/bin/flowsense-cat
 [[ -x $CAT ]] || skip "$CAT is not built (run make)"
 fs_setup
+netns_setup
 # Only traffic nobody sends: the records must not depend on what else runs on lo.
 live_start 1 -f "udp port 9"
 ep=unix:$LIVE_SOCK

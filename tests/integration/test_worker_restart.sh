@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live on lo, two workers holding open HTTP connections between them: kill
+# Live on lo (of a network namespace of its own), two workers holding open HTTP connections between them: kill
 # -9 one worker, then kill -SYS the other (any signal, as a seccomp
 # violation would kill it).  Each must be replaced within 1 s (measured
 # from the kill until the new process runs flowsense-worker), the connected
@@ -12,6 +12,7 @@ require_built
 require_root "live capture on lo"
 require_cmd python3 jq curl
 fs_setup
+netns_setup
 
 HELD=8
 start_http_server
@@ -22,7 +23,7 @@ start_reader "$TMP/records.ndjson" "unix:$LIVE_SOCK" --timeout 120
 wait_until 10 has_type "$TMP/records.ndjson" agent_status \
     || fail "no agent_status within 10 s of connecting: $(cat "$TMP/records.ndjson.err")"
 
-python3 "$ROOT/tests/lib/hold_http.py" --port "$HOLD_PORT" --connections "$HELD" \
+"${NS_EXEC[@]}" python3 "$ROOT/tests/lib/hold_http.py" --port "$HOLD_PORT" --connections "$HELD" \
     >"$TMP/hold.port" 2>"$TMP/hold.err" &
 track_pid $!
 wait_until 10 [ -s "$TMP/hold.port" ] || fail "hold_http.py did not start: $(cat "$TMP/hold.err")"

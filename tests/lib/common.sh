@@ -75,6 +75,7 @@ fs_cleanup() {
             kill -KILL "$pid" 2>/dev/null
         done
     fi
+    [[ -n ${FS_NETNS:-} ]] && netns_remove
     if [[ $rc != 0 && $rc != 77 && -n $FS_LAST_ERR && -f $FS_LAST_ERR ]]; then
         echo "---- stderr of the last flowsensed, $(basename "$FS_LAST_ERR") (last 30 lines) ----"
         tail -n 30 "$FS_LAST_ERR"
@@ -165,13 +166,14 @@ kill_and_time_restart() {
 
 # fs_start ARGS...: starts flowsensed in a session of its own, with the
 # run user added (unless FS_NO_USER is set); stdout and stderr go to
-# $TMP/flowsensed.{out,err} (or $FS_OUT, $FS_ERR).
+# $TMP/flowsensed.{out,err} (or $FS_OUT, $FS_ERR).  After netns_setup it
+# runs in the test's network namespace.
 fs_start() {
     local out=${FS_OUT:-$TMP/flowsensed.out} err=${FS_ERR:-$TMP/flowsensed.err}
     FS_LAST_ERR=$err
     # shellcheck disable=SC2046,SC2086
     # FS_WRAPPER: a command line to run flowsensed under (e.g. valgrind).
-    setsid ${FS_WRAPPER:-} "$FLOWSENSED" "$@" $([[ -n ${FS_NO_USER:-} ]] || user_args) >"$out" 2>"$err" </dev/null &
+    setsid "${NS_EXEC[@]}" ${FS_WRAPPER:-} "$FLOWSENSED" "$@" $([[ -n ${FS_NO_USER:-} ]] || user_args) >"$out" 2>"$err" </dev/null &
     FS_PID=$!
     TRACKED_SESSIONS+=("$FS_PID")
 }
@@ -263,7 +265,7 @@ start_reader() {
 }
 
 free_tcp_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    "${NS_EXEC[@]}" python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # count_type FILE TYPE: number of NDJSON records of TYPE in FILE.
@@ -319,14 +321,15 @@ show_privileges() {
     echo
 }
 
-# start_http_server: python's http.server on 127.0.0.1:$HTTP_PORT.
+# start_http_server: python's http.server on 127.0.0.1:$HTTP_PORT (in the
+# test's network namespace after netns_setup, as http_get's requests).
 start_http_server() {
     mkdir -p "$TMP/www" && echo "flowsense test page" >"$TMP/www/index.html"
     HTTP_PORT=$(free_tcp_port)
-    python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$HTTP_PORT" \
+    "${NS_EXEC[@]}" python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$HTTP_PORT" \
         >"$TMP/http.log" 2>&1 &
     track_pid $!
-    wait_until 10 curl -s -o /dev/null -m 2 "http://127.0.0.1:$HTTP_PORT/" \
+    wait_until 10 "${NS_EXEC[@]}" curl -s -o /dev/null -m 2 "http://127.0.0.1:$HTTP_PORT/" \
         || fail "python3 -m http.server did not answer on 127.0.0.1:$HTTP_PORT"
 }
 
@@ -334,7 +337,7 @@ start_http_server() {
 http_get() {
     local i
     for ((i = 0; i < $1; i++)); do
-        curl -s -o /dev/null -m 5 "http://127.0.0.1:$HTTP_PORT/index.html" \
+        "${NS_EXEC[@]}" curl -s -o /dev/null -m 5 "http://127.0.0.1:$HTTP_PORT/index.html" \
             || fail "curl to 127.0.0.1:$HTTP_PORT failed"
     done
 }
@@ -351,3 +354,96 @@ has_flow_on_port() { [[ -n $(flows_on_port "$@") ]]; }
 
 # has_type FILE TYPE [N]: FILE holds at least N (default 1) records of TYPE.
 has_type() { (($(count_type "$1" "$2") >= ${3:-1})); }
+
+# ---- a private network namespace per test ----
+#
+# Live tests capture inside a network namespace of their own, so traffic of
+# anything else on the machine (other test suites replaying on lo) never
+# reaches their sensor.  netns_setup (after fs_setup) creates it with its lo
+# up (127.0.0.1/8, ::1); from then on fs_start, free_tcp_port,
+# start_http_server and http_get run in it, and so does any command
+# prefixed with "${NS_EXEC[@]}" (`ip netns exec NS` execs, so $! of a
+# background command is the command's own PID).  Clients of a UNIX socket
+# may stay outside: the socket is a file.  fs_cleanup ends the tracked
+# processes, then netns_remove ends whatever else still runs in the
+# namespace (by PID) and deletes it.
+
+FS_NETNS=
+NS_EXEC=()
+NETNS_HOST_IF='' NETNS_IF='' NETNS_HOST_IP='' NETNS_IP='' NETNS_ERR=''
+
+# netns_setup [--veth]: the namespace flowsense-TEST-PID.  --veth adds a
+# veth pair, $NETNS_HOST_IF (root namespace, $NETNS_HOST_IP/30) to
+# $NETNS_IF (inside, $NETNS_IP/30), for tests that need an interface with
+# MAC addresses; the /30 is taken from 198.18.0.0/15 (RFC 2544, benchmark
+# tests) by PID.  Skips (77) where namespaces cannot be made.
+netns_setup() {
+    require_root "a network namespace of its own (ip netns add)"
+    require_cmd ip
+    netns_create "$@" || skip "$NETNS_ERR"
+}
+
+# netns_create [--veth]: netns_setup for a test that runs without the
+# namespace too; status 1, with the reason in NETNS_ERR, where none can
+# be made.
+netns_create() {
+    local name="flowsense-$TEST_NAME-$BASHPID" err
+    [[ -n $TMP ]] || fail "netns_setup before fs_setup"
+    [[ $(id -u) == 0 ]] || { NETNS_ERR="a network namespace needs root"; return 1; }
+    command -v ip >/dev/null || { NETNS_ERR="ip (iproute2) is not installed"; return 1; }
+    netns_reap_stale
+    if ! err=$(ip netns add "$name" 2>&1); then
+        NETNS_ERR="cannot create a network namespace (ip netns add: $err)"
+        return 1
+    fi
+    FS_NETNS=$name
+    NS_EXEC=(ip netns exec "$FS_NETNS")
+    err=$("${NS_EXEC[@]}" ip link set lo up 2>&1) || fail "cannot bring lo up in $FS_NETNS: $err"
+    [[ ${1:-} == --veth ]] || return 0
+    local n=$((BASHPID % 32768))
+    NETNS_HOST_IF="fsh$BASHPID" NETNS_IF="fsn$BASHPID"
+    NETNS_HOST_IP="198.$((18 + n / 16384)).$((n / 64 % 256)).$((n % 64 * 4 + 1))"
+    NETNS_IP="${NETNS_HOST_IP%.*}.$((n % 64 * 4 + 2))"
+    err=$( { ip link add "$NETNS_HOST_IF" type veth peer name "$NETNS_IF" netns "$FS_NETNS" &&
+             ip addr add "$NETNS_HOST_IP/30" dev "$NETNS_HOST_IF" &&
+             ip link set "$NETNS_HOST_IF" up &&
+             "${NS_EXEC[@]}" ip addr add "$NETNS_IP/30" dev "$NETNS_IF" &&
+             "${NS_EXEC[@]}" ip link set "$NETNS_IF" up; } 2>&1) \
+        || fail "cannot make the veth pair $NETNS_HOST_IF/$NETNS_IF: $err"
+}
+
+# in_netns CMD...: CMD in the test's namespace (in the foreground).
+in_netns() { "${NS_EXEC[@]}" "$@"; }
+
+netns_pids() { ip netns pids "$1" 2>/dev/null; }
+
+netns_remove() {
+    local pid
+    for pid in $(netns_pids "$FS_NETNS"); do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    if ! wait_until 3 netns_empty "$FS_NETNS"; then
+        for pid in $(netns_pids "$FS_NETNS"); do
+            kill -KILL "$pid" 2>/dev/null
+        done
+        wait_until 2 netns_empty "$FS_NETNS"
+    fi
+    [[ -n $NETNS_HOST_IF ]] && ip link del "$NETNS_HOST_IF" 2>/dev/null
+    ip netns del "$FS_NETNS" 2>/dev/null || echo "$TEST_NAME: warning: could not delete network namespace $FS_NETNS"
+    FS_NETNS=
+    NS_EXEC=()
+}
+
+netns_empty() { [[ -z $(netns_pids "$1") ]]; }
+
+# netns_reap_stale: deletes the names of namespaces this helper made for a
+# test that no longer runs (killed before its trap ran) and that hold no
+# process; it never signals anything.
+netns_reap_stale() {
+    local ns pid
+    for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^flowsense-test_.*-[0-9]+$/ { print $1 }'); do
+        pid=${ns##*-}
+        kill -0 "$pid" 2>/dev/null && continue
+        netns_empty "$ns" && ip netns del "$ns" 2>/dev/null
+    done
+}
