@@ -128,7 +128,7 @@ last_status() { grep '"type":"agent_status"' "$1" | tail -n 1; }
 # live_flowsense_step PPS: one flowsensed, one replay; appends the step to
 # $live_steps and sets pass (true/false).
 live_flowsense_step() {
-    local pps=$1 n out=$tmp/live-fs.out pid waited=0 before after status prev= drain_t0
+    local pps=$1 n out=$tmp/live-fs.out pid waited=0 before after status prev="" drain_t0
     n=$(step_packets "$pps")
     pass=false
     "$FLOWSENSED" -i "$LIVE_IF" --stdout -u nobody --update-interval 1 >"$out" 2>"$out.err" &
