@@ -795,7 +795,8 @@ if [[ $(j .live.status) == ok ]]; then
         echo "    p50 $(j .live.latency.by_packet.p50_ms) ms, p99 $(j .live.latency.by_packet.p99_ms) ms," \
             "max $(j .live.latency.by_packet.max_ms) ms over $(j .live.latency.by_packet.count) flows" \
             "(upper bounds: first_update_at is cut to the ms); $(j .live.latency.at_purge) flows named" \
-            "only at their purge, not timed; drops $(j .live.latency.drops_counted)"
+            "only at their purge, not timed; drops $(j .live.latency.drops_counted);" \
+            "best p99 of $(j .live.latency.runs) runs (all: $(j '.live.latency.p99_ms_all | join(", ")') ms), load $(j .live.latency.load)"
     fi
 else
     echo "live: $(j .live.status)"
