@@ -48,6 +48,7 @@
 #   BENCH_LIVE_START_PPS=12500  first rate of the search; it doubles
 #   BENCH_LIVE_BISECT=3    bisection steps after the first rate that drops
 #   BENCH_LIVE_STEP_SECONDS=4  a slow step sends this long at most
+#   BENCH_LIVE_TRIES=2     tries of a step before it counts as dropping
 #   BENCH_LIVE_LATENCY_SECONDS=8  length of the latency run
 #   BUILD=build            build directory
 #
@@ -780,14 +781,17 @@ if [[ $(j .live.status) == ok ]]; then
         "$(j .live.flowsense_offloads_off_zero_drop_pps)" "$(lsteps flowsense off)"
     echo "  ratios to ndpiReader: $(j .live.ratios.zero_drop_vs_ndpireader), offloads off" \
         "$(j .live.ratios.offloads_off_zero_drop_vs_ndpireader); capture end's offloads: $(j .live.offloads)"
-    echo "  a flowsense step passes when its workers counted every packet sent and no drop counter moved;"
+    echo "  a flowsense step passes when its workers counted every packet sent and no drop counter moved"
+    echo "  (a step that drops is tried again, $BENCH_LIVE_TRIES tries in all; the list shows every try);"
     echo "  ndpiReader prints no drop counter: its step passes when its packet total equals the packets sent."
     if [[ $(j .live.flowsense_at_twice) != null ]]; then
         echo "  flowsense at $(j .live.flowsense_at_twice.pps_sent) pps (twice its zero-drop rate, or tcpreplay's ceiling):" \
             "sent $(j .live.flowsense_at_twice.packets_sent), counted $(j .live.flowsense_at_twice.packets_counted)," \
             "drops $(j .live.flowsense_at_twice.drops), unaccounted $(j .live.flowsense_at_twice.unaccounted)"
-        echo "  (sent = counted + pcap_drop + pcap_ifdrop + ring_drops + oversized_drops + unaccounted;" \
-            "kernel_backlog_drops: /proc/net/softnet_stat, machine-wide)"
+        echo "  (sent = counted + pcap_drop + pcap_ifdrop + ring_drops + oversized_drops + unaccounted;"
+        echo "  events_dropped etc. are events, not packets;" \
+            "kernel_backlog_drops: /proc/net/softnet_stat, machine-wide; veth_drops: the namespace end's"
+        echo "  transmit drops; unaccounted = what no counter explains)"
     fi
     if [[ $(j .live.latency) != null ]]; then
         echo "  latency at $(j .live.latency.pps_sent) pps, packet that completed detection -> flow record on a" \

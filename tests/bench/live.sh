@@ -11,7 +11,9 @@
 #     every packet tcpreplay sent and no counter shows a drop (libpcap's
 #     pcap_drop and pcap_ifdrop, the ring drops, the oversized drops, the
 #     workers' and broker's events_dropped) and the kernel's backlog
-#     dropped nothing (/proc/net/softnet_stat, which no capture sees).
+#     dropped nothing (/proc/net/softnet_stat and the veth's transmit
+#     drops, which no capture sees).  A step that drops is tried once more
+#     (BENCH_LIVE_TRIES).
 #     ndpiReader 4.2 prints no drop counter: its step passes when its
 #     "packets total" equals the packets sent.  Then flowsense once more at
 #     twice its zero-drop rate, with every drop counter and the packets no
@@ -39,6 +41,7 @@ BENCH_LIVE_PACKETS=${BENCH_LIVE_PACKETS:-300000}
 BENCH_LIVE_START_PPS=${BENCH_LIVE_START_PPS:-12500}
 BENCH_LIVE_BISECT=${BENCH_LIVE_BISECT:-3}
 BENCH_LIVE_STEP_SECONDS=${BENCH_LIVE_STEP_SECONDS:-4}
+BENCH_LIVE_TRIES=${BENCH_LIVE_TRIES:-2}
 BENCH_LIVE_LATENCY_SECONDS=${BENCH_LIVE_LATENCY_SECONDS:-8}
 BENCH_LIVE_LATENCY_RUNS=${BENCH_LIVE_LATENCY_RUNS:-3}
 LIVE_LATENCY_CLIENT=$here/live_latency.py
@@ -96,6 +99,15 @@ softnet_drops() {
     echo "$s"
 }
 
+# Packets the namespace's end could not hand to ours (veth counts them as
+# its transmit drops: our end down, or its input queue full).
+veth_drops() {
+    ip -n "$LIVE_NS" -s -j link show "$LIVE_PEER" | jq '.[0].stats64.tx.dropped // 0'
+}
+
+# Both kernel drop counts as "softnet veth".
+kernel_drops() { echo "$(softnet_drops) $(veth_drops)"; }
+
 # replay PPS PACKETS: tcpreplay in the namespace (PPS "top": --topspeed);
 # sets sent, sent_seconds, sent_pps, send_failed.
 replay() {
@@ -132,14 +144,14 @@ last_status() { grep '"type":"agent_status"' "$1" | tail -n 1; }
 # live_flowsense_step PPS: one flowsensed, one replay; appends the step to
 # $live_steps and sets pass (true/false).
 live_flowsense_step() {
-    local pps=$1 n out=$tmp/live-fs.out pid waited=0 before after status prev="" drain_t0
+    local pps=$1 n out=$tmp/live-fs.out pid waited=0 before after vbefore vafter status prev="" drain_t0
     n=$(step_packets "$pps")
     pass=false
     "$FLOWSENSED" -i "$LIVE_IF" --stdout -u nobody --update-interval 1 >"$out" 2>"$out.err" &
     pid=$!
     running+=("$pid")
     # Up once the broker has sent its first agent_status.
-    until grep -q '"type":"agent_status"' "$out"; do
+    until grep -qs '"type":"agent_status"' "$out"; do
         sleep 0.1
         waited=$((waited + 1))
         if [[ $waited -gt 100 ]] || ! kill -0 "$pid" 2>/dev/null; then
@@ -151,7 +163,7 @@ live_flowsense_step() {
             return 1
         fi
     done
-    before=$(softnet_drops)
+    read -r before vbefore <<<"$(kernel_drops)"
     replay "$pps" "$n" || { kill -TERM "$pid"; wait "$pid"; running=("${running[@]:0:${#running[@]}-1}"); return 1; }
     # Drained when the workers counted every packet sent, or when two
     # agent_status records a second apart show the same count.
@@ -165,7 +177,7 @@ live_flowsense_step() {
     done
     local drain_seconds
     drain_seconds=$(seconds_since "$drain_t0")
-    after=$(softnet_drops)
+    read -r after vafter <<<"$(kernel_drops)"
     kill -TERM "$pid"
     wait "$pid"
     rc=$?
@@ -173,8 +185,8 @@ live_flowsense_step() {
     [[ $rc == 0 ]] || { say "flowsensed -i $LIVE_IF exited with status $rc"; tail -n 5 "$out.err" >&2; return 1; }
     last_status "$out" | jq -c --arg pps "$pps" --argjson sent "$sent" --argjson secs "$sent_seconds" \
         --argjson sent_pps "$sent_pps" --argjson failed "$send_failed" \
-        --argjson backlog $((after - before)) --argjson drain "$drain_seconds" \
-        --arg offloads "$live_offloads" '
+        --argjson backlog $((after - before)) --argjson veth $((vafter - vbefore)) \
+        --argjson drain "$drain_seconds" --arg offloads "$live_offloads" '
         .capture as $c
         | ([.workers[]?.packets] | add // 0) as $counted
         | { pcap_drop: $c.pcap_drop, pcap_ifdrop: $c.pcap_ifdrop,
@@ -182,7 +194,7 @@ live_flowsense_step() {
             dns_hint_drops: $c.dns_hint_drops,
             worker_events_dropped: ([.workers[]?.events_dropped] | add // 0),
             events_dropped: .events.dropped, capture_events_dropped: $c.events_dropped,
-            kernel_backlog_drops: $backlog } as $d
+            kernel_backlog_drops: $backlog, veth_drops: $veth } as $d
         | { tool: "flowsense", pps_requested: ($pps | tonumber? // "topspeed"), packets_sent: $sent, send_seconds: $secs,
             pps_sent: $sent_pps, send_failed: $failed, pcap_recv: $c.pcap_recv,
             capture_packets: $c.packets, packets_counted: $counted, workers: (.workers | length),
@@ -201,7 +213,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 # live_ndpi_step PPS: as live_flowsense_step for ndpiReader, which is
 # stopped by SIGINT once it has been idle for a second (all read).
 live_ndpi_step() {
-    local pps=$1 n out=$tmp/live-ndpi.out pid before after t prev=-1 total
+    local pps=$1 n out=$tmp/live-ndpi.out pid before after vbefore vafter t prev=-1 total
     n=$(step_packets "$pps")
     pass=false
     ndpiReader -i "$LIVE_IF" >"$out" 2>"$out.err" &
@@ -215,7 +227,7 @@ live_ndpi_step() {
         running=("${running[@]:0:${#running[@]}-1}")
         return 1
     }
-    before=$(softnet_drops)
+    read -r before vbefore <<<"$(kernel_drops)"
     replay "$pps" "$n" || { kill -INT "$pid"; wait "$pid"; running=("${running[@]:0:${#running[@]}-1}"); return 1; }
     local drain_t0=$EPOCHREALTIME
     for _ in $(seq 1 60); do
@@ -226,7 +238,7 @@ live_ndpi_step() {
     done
     local drain_seconds
     drain_seconds=$(seconds_since "$drain_t0")
-    after=$(softnet_drops)
+    read -r after vafter <<<"$(kernel_drops)"
     kill -INT "$pid"
     wait "$pid"
     running=("${running[@]:0:${#running[@]}-1}")
@@ -234,15 +246,27 @@ live_ndpi_step() {
     [[ $total =~ ^[0-9]+$ ]] || { say "ndpiReader printed no packet total"; tail -n 5 "$out.err" >&2; return 1; }
     jq -cn --arg pps "$pps" --argjson sent "$sent" --argjson secs "$sent_seconds" \
         --argjson sent_pps "$sent_pps" --argjson failed "$send_failed" --argjson total "$total" \
-        --argjson backlog $((after - before)) --argjson drain "$drain_seconds" \
-        --arg offloads "$live_offloads" '
+        --argjson backlog $((after - before)) --argjson veth $((vafter - vbefore)) \
+        --argjson drain "$drain_seconds" --arg offloads "$live_offloads" '
         { tool: "ndpireader", offloads: $offloads, pps_requested: ($pps | tonumber? // "topspeed"), packets_sent: $sent, send_seconds: $secs,
           pps_sent: $sent_pps, send_failed: $failed, packets_counted: $total,
-          drops: { kernel_backlog_drops: $backlog }, drain_seconds: $drain,
+          drops: { kernel_backlog_drops: $backlog, veth_drops: $veth }, drain_seconds: $drain,
           unaccounted: ($sent - $total) }
-        | .pass = (.packets_counted == .packets_sent and $backlog == 0)' >>"$live_steps" || return 1
+        | .pass = (.packets_counted == .packets_sent and $backlog == 0 and $veth == 0)' >>"$live_steps" || return 1
     pass=$(tail -n 1 "$live_steps" | jq -r .pass)
     say "live: ndpiReader at $pps pps: sent $sent, counted $total: $([[ $pass == true ]] && echo pass || echo DROPS)"
+}
+
+# live_try TOOL PPS: the step, tried again when it dropped (up to
+# BENCH_LIVE_TRIES times; the machine is shared, and the other figures keep
+# their best run too); sets pass.
+live_try() {
+    local try
+    for ((try = 1; try <= BENCH_LIVE_TRIES; try++)); do
+        "live_${1}_step" "$2" || return 1
+        [[ $pass == true ]] && return 0
+    done
+    return 0
 }
 
 # live_search TOOL: doubles the rate from BENCH_LIVE_START_PPS until a
@@ -253,7 +277,7 @@ live_search() {
     live_found=0
     while :; do
         if [[ $r -gt $live_ceiling ]]; then
-            "live_${tool}_step" top || return 1
+            live_try "$tool" top || return 1
             if [[ $pass == true ]]; then
                 live_found=$(tail -n 1 "$live_steps" | jq -r '.pps_sent')
                 return 0
@@ -261,13 +285,13 @@ live_search() {
             bad=$live_ceiling
             break
         fi
-        "live_${tool}_step" "$r" || return 1
+        live_try "$tool" "$r" || return 1
         if [[ $pass == true ]]; then good=$r; r=$((r * 2)); else bad=$r; break; fi
     done
     for ((i = 0; i < BENCH_LIVE_BISECT; i++)); do
         mid=$(((good + bad) / 2 / 500 * 500))
         [[ $mid -gt $good && $mid -lt $bad ]] || break
-        "live_${tool}_step" "$mid" || return 1
+        live_try "$tool" "$mid" || return 1
         if [[ $pass == true ]]; then good=$mid; else bad=$mid; fi
     done
     live_found=$good
@@ -390,6 +414,7 @@ live_main() {
     if [[ $features != null ]] &&
         ethtool -K "$LIVE_IF" gro off gso off tso off >/dev/null 2>"$tmp/ethtool.err"; then
         live_offloads=off
+        sleep 2 # the link settles (a feature change may reset it)
         if live_search flowsense; then off_rate=$live_found; else say "live: a flowsense step failed"; fi
     else
         say "live: cannot turn the offloads off: $(cat "$tmp/ethtool.err" 2>/dev/null)"
