@@ -19,7 +19,10 @@
 #     to the end (gen_synth_pcap dns); the sum of RSS (and of PSS) of all
 #     flowsense processes, sampled during the replay, per flow held at the
 #     end (its flow_purge records with reason "terminated"), against
-#     ndpiReader's peak RSS per flow on the same file.
+#     ndpiReader's peak RSS per flow on the same file;
+#  5. live zero-drop rate and 6. detection latency on a veth pair in a
+#     network namespace made for the run (tcpreplay --pps into it):
+#     tests/bench/live.sh says how.
 #
 # Captures live in $BUILD/bench and are made again when their generator,
 # inputs or size change.  tests/bench/tree_memory.py runs each flowsensed
@@ -39,6 +42,14 @@
 #                          machine is shared), the largest memory peak counts
 #   BENCH_TIMEOUT=180      seconds one run may take before it is stopped
 #   BENCH_PSS=1            also sample PSS of the flowsense processes
+#   BENCH_LIVE=1           the live part (0: skip it; it is skipped, saying
+#                          why, without root, ip or tcpreplay)
+#   BENCH_LIVE_PACKETS=300000  most packets tcpreplay sends per step
+#   BENCH_LIVE_START_PPS=12500  first rate of the search; it doubles
+#   BENCH_LIVE_BISECT=3    bisection steps after the first rate that drops
+#   BENCH_LIVE_STEP_SECONDS=4  a slow step sends this long at most
+#   BENCH_LIVE_TRIES=2     tries of a step before it counts as dropping
+#   BENCH_LIVE_LATENCY_SECONDS=8  length of the latency run
 #   BUILD=build            build directory
 #
 # Exit status: 0 when every tool was measured; 1 on a harness error (a
@@ -117,10 +128,13 @@ cleanup() {
     done
     # The sampler stops its command, then writes into $tmp.
     [[ ${#running[@]} -eq 0 ]] || wait "${running[@]}" 2>/dev/null
+    live_cleanup
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# shellcheck source=tests/bench/live.sh
+source "$here/live.sh" || die "cannot read $here/live.sh"
 results=$tmp/results.ndjson
 : >"$results"
 
@@ -468,6 +482,9 @@ if [[ -n $MEM_PCAP ]]; then
     fi
 fi
 
+# ---- live: zero-drop rate and detection latency ------------------------
+live_main
+
 # ---- report ------------------------------------------------------------
 workers_json=$(printf '%s\n' "${WORKERS[@]}" | jq -R . | jq -cs .)
 tworkers_json=$(printf '%s\n' "${TWORKERS[@]}" | jq -R . | jq -cs .)
@@ -597,13 +614,19 @@ bench_json=$(jq -cs \
             total_rss_mb: ($nm.rss_kb * 1024 / 1e6 * 10 | round / 10) } end) }
       | .ratios = { rss_vs_ndpireader: ratio(.flowsense.peak_rss_kb; .ndpireader.peak_rss_kb) }
       end) as $memory
+    | (one("live") | del(.tool)
+       | if .status == "ok" then
+           .ratios = { zero_drop_vs_ndpireader: ratio(.flowsense_zero_drop_pps; .ndpireader_zero_drop_pps),
+                       offloads_off_zero_drop_vs_ndpireader:
+                         ratio(.flowsense_offloads_off_zero_drop_pps; .ndpireader_zero_drop_pps) }
+         else . end) as $live
     | ($transport.runs | map(select(.workers == "default")) | .[0]) as $tdef
     | ($fs | map(select(.workers == "default")) | .[0]) as $fdef
     | {
         pcap: $pcap, packets: $packets, bytes: $bytes, runs: $runs, cpus: $nproc,
         pcap_read: $read, ndpireader: $ndpi, flowsense: $fs,
         ratios: ($fs[0].ratios),
-        transport: $transport, long_flows: $bulk, memory: $memory,
+        transport: $transport, long_flows: $bulk, memory: $memory, live: $live,
         targets: {
           throughput_default_vs_ndpireader: { value: $fdef.ratios.pps_vs_ndpireader, target: 1.5,
             met: met($fdef.ratios.pps_vs_ndpireader; ">="; 1.5) },
@@ -616,7 +639,11 @@ bench_json=$(jq -cs \
           memory_1m_flows_total_mb: { value: $memory.flowsense.total_rss_mb, target: 800,
             flows_held: $memory.flowsense.flows_held,
             met: (if ($memory.flowsense.flows_held // 0) < 1000000 then null
-                  else met($memory.flowsense.total_rss_mb; "<="; 800) end) }
+                  else met($memory.flowsense.total_rss_mb; "<="; 800) end) },
+          live_detection_latency_p99_ms: { value: $live.latency.by_packet.p99_ms, target: 5,
+            flows: $live.latency.by_packet.count,
+            met: (if ($live.latency.by_packet.count // 0) < 100 then null
+                  else met($live.latency.by_packet.p99_ms; "<="; 5) end) }
         }
       }' "$results") || die "cannot build the report"
 
@@ -734,6 +761,49 @@ if [[ $(j .memory) != null ]]; then
         "$(fmt_mib "$(j .memory.flowsense.peak_pss_kb)")" - "$(j .memory.flowsense.pss_bytes_per_flow)"
     echo "  flows held: flowsense's flow_purge records with reason terminated (refused: $(j .memory.flowsense.flows_refused));"
     echo "  ndpiReader's Unique flows.  B/flow = peak memory (all of it, idle part included) / flows held."
+fi
+
+echo
+if [[ $(j .live.status) == ok ]]; then
+    echo "live: a veth pair, tcpreplay --pps=R of the first packets of $PCAP in a namespace, the tool"
+    echo "  capturing on the other end (one fresh process per step; up to $(j .live.packets_per_step) packets or" \
+        "$(j .live.seconds_per_step) s per step); load $(j .live.load_before) -> $(j .live.load_after):"
+    printf '  %-40s %14s %s\n' tool "zero-drop pps" "steps (requested pps: packets counted / sent)"
+    lsteps() {
+        jq -r --arg t "$1" --arg o "$2" '[.live.steps[] | select(.tool == $t and (.offloads == $o or $t == "ndpireader"))
+            | "\(.pps_requested):\(if .pass then "ok" else "\(.packets_counted)/\(.packets_sent)" end)"] | join(" ")' \
+            <<<"$bench_json"
+    }
+    printf '  %-40s %14s %s\n' "tcpreplay --topspeed (ceiling)" "$(j .live.ceiling.pps)" "(no capture running)"
+    printf '  %-40s %14s %s\n' "flowsense (default workers)" "$(j .live.flowsense_zero_drop_pps)" "$(lsteps flowsense default)"
+    printf '  %-40s %14s %s\n' "ndpiReader (1 thread)" "$(j .live.ndpireader_zero_drop_pps)" "$(lsteps ndpireader default)"
+    printf '  %-40s %14s %s\n' "flowsense, offloads off (ethtool -K)" \
+        "$(j .live.flowsense_offloads_off_zero_drop_pps)" "$(lsteps flowsense off)"
+    echo "  ratios to ndpiReader: $(j .live.ratios.zero_drop_vs_ndpireader), offloads off" \
+        "$(j .live.ratios.offloads_off_zero_drop_vs_ndpireader); capture end's offloads: $(j .live.offloads)"
+    echo "  a flowsense step passes when its workers counted every packet sent and no drop counter moved"
+    echo "  (a step that drops is tried again, $BENCH_LIVE_TRIES tries in all; the list shows every try);"
+    echo "  ndpiReader prints no drop counter: its step passes when its packet total equals the packets sent."
+    if [[ $(j .live.flowsense_at_twice) != null ]]; then
+        echo "  flowsense at $(j .live.flowsense_at_twice.pps_sent) pps (twice its zero-drop rate, or tcpreplay's ceiling):" \
+            "sent $(j .live.flowsense_at_twice.packets_sent), counted $(j .live.flowsense_at_twice.packets_counted)," \
+            "drops $(j .live.flowsense_at_twice.drops), unaccounted $(j .live.flowsense_at_twice.unaccounted)"
+        echo "  (sent = counted + pcap_drop + pcap_ifdrop + ring_drops + oversized_drops + unaccounted;"
+        echo "  events_dropped etc. are events, not packets;" \
+            "kernel_backlog_drops: /proc/net/softnet_stat, machine-wide; veth_drops: the namespace end's"
+        echo "  transmit drops; unaccounted = what no counter explains)"
+    fi
+    if [[ $(j .live.latency) != null ]]; then
+        echo "  latency at $(j .live.latency.pps_sent) pps, packet that completed detection -> flow record on a" \
+            "UNIX-socket client:"
+        echo "    p50 $(j .live.latency.by_packet.p50_ms) ms, p99 $(j .live.latency.by_packet.p99_ms) ms," \
+            "max $(j .live.latency.by_packet.max_ms) ms over $(j .live.latency.by_packet.count) flows" \
+            "(upper bounds: first_update_at is cut to the ms); $(j .live.latency.at_purge) flows named" \
+            "only at their purge, not timed; drops $(j .live.latency.drops_counted);" \
+            "best p99 of $(j .live.latency.runs) runs (all: $(j '.live.latency.p99_ms_all | join(", ")') ms), load $(j .live.latency.load)"
+    fi
+else
+    echo "live: $(j .live.status)"
 fi
 
 echo
