@@ -32,6 +32,8 @@ sample_rss() {
             rss=$(status_field "$pid" VmRSS) || continue
             [[ -n $rss ]] || continue
             name=$(proc_name "$pid")
+            # A process that ended between the two reads has no name left.
+            [[ -n $name ]] || continue
             # The capture process is a fork of flowsensed: tell it apart.
             [[ $name == flowsensed && $pid != "$FS_PID" ]] && name=capture
             echo "$name $pid $rss"
