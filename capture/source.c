@@ -38,16 +38,21 @@ static void source_set_filter(struct source *s, const char *bpf)
     pcap_freecode(&prog);
 }
 
+static bool ifreq_for(struct ifreq *ifr, const char *name)
+{
+    memset(ifr, 0, sizeof(*ifr));
+    if (strlen(name) >= sizeof(ifr->ifr_name))
+        return false;
+    memcpy(ifr->ifr_name, name, strlen(name));
+    return true;
+}
+
 /* The interface's MTU, or -1 if it has none ("any") or cannot be read. */
 static int interface_mtu(int sock, const char *name)
 {
     struct ifreq ifr;
 
-    if (strlen(name) >= sizeof(ifr.ifr_name))
-        return -1;
-    memset(&ifr, 0, sizeof(ifr));
-    memcpy(ifr.ifr_name, name, strlen(name));
-    if (ioctl(sock, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu <= 0)
+    if (!ifreq_for(&ifr, name) || ioctl(sock, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu <= 0)
         return -1;
     return ifr.ifr_mtu;
 }
@@ -60,8 +65,8 @@ static bool interface_offloads(int sock, const char *name)
     struct ifreq ifr;
     struct ethtool_value ev;
 
-    memset(&ifr, 0, sizeof(ifr));
-    memcpy(ifr.ifr_name, name, strlen(name)); /* checked by interface_mtu() */
+    if (!ifreq_for(&ifr, name))
+        return false;
     ifr.ifr_data = (void *)&ev;
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         memset(&ev, 0, sizeof(ev));
