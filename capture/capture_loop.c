@@ -104,7 +104,7 @@ static void send_stats(struct capture *cap)
         source_add_stats(&cap->sources[i], &recv, &drop, &ifdrop);
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(&cap->control);
-    msgpack_pack_map(pk, 20);
+    msgpack_pack_map(pk, 21);
     pk_kv_str(pk, "type", "capture_stats");
     pk_kv_u64(pk, "packets", cap->steer.stats.packets);
     pk_kv_u64(pk, "bytes", cap->steer.stats.bytes);
@@ -113,6 +113,7 @@ static void send_stats(struct capture *cap)
     pk_kv_u64(pk, "pcap_ifdrop", ifdrop);
     pk_kv_u64(pk, "read_errors", cap->read_errors);
     pk_kv_u64(pk, "oversized_drops", cap->steer.stats.oversized);
+    pk_kv_u64(pk, "truncated_packets", cap->steer.stats.truncated);
     pk_kv_u64(pk, "time_outliers", cap->replay_clock.outliers);
     pk_kv_u64(pk, "dns_hint_copies", cap->steer.stats.dns_hint_copies);
     pk_kv_u64(pk, "dns_hint_drops", cap->steer.stats.dns_hint_drops);

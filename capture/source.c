@@ -5,14 +5,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LIVE_SNAPLEN 65535
+#define LIVE_SNAPLEN_MAX 65535
+/* A link header around an MTU-sized datagram: Ethernet (14), two VLAN
+ * tags (8), a frame check sequence (4), rounded up; Linux's cooked
+ * headers (16 and 20) fit too. */
+#define LINK_HEADER_ALLOWANCE 32
 #define LIVE_BUFFER_BYTES (32 << 20)
 #define FILE_BUFFER_SIZE (1 << 20)
 
@@ -29,6 +38,76 @@ static void source_set_filter(struct source *s, const char *bpf)
     pcap_freecode(&prog);
 }
 
+static bool ifreq_for(struct ifreq *ifr, const char *name)
+{
+    memset(ifr, 0, sizeof(*ifr));
+    if (strlen(name) >= sizeof(ifr->ifr_name))
+        return false;
+    memcpy(ifr->ifr_name, name, strlen(name));
+    return true;
+}
+
+/* The interface's MTU, or -1 if it has none ("any") or cannot be read. */
+static int interface_mtu(int sock, const char *name)
+{
+    struct ifreq ifr;
+
+    if (!ifreq_for(&ifr, name) || ioctl(sock, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu <= 0)
+        return -1;
+    return ifr.ifr_mtu;
+}
+
+/* Whether the kernel may hand the capture packets larger than the MTU:
+ * merged on receive (GRO, LRO) or not yet cut on send (TSO, GSO). */
+static bool interface_offloads(int sock, const char *name)
+{
+    static const uint32_t cmds[] = { ETHTOOL_GGRO, ETHTOOL_GTSO, ETHTOOL_GGSO };
+    struct ifreq ifr;
+    struct ethtool_value ev;
+
+    if (!ifreq_for(&ifr, name))
+        return false;
+    ifr.ifr_data = (void *)&ev;
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        memset(&ev, 0, sizeof(ev));
+        ev.cmd = cmds[i];
+        if (ioctl(sock, SIOCETHTOOL, &ifr) == 0 && ev.data != 0)
+            return true;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.cmd = ETHTOOL_GFLAGS;
+    return ioctl(sock, SIOCETHTOOL, &ifr) == 0 && (ev.data & ETH_FLAG_LRO) != 0;
+}
+
+/* The snap length of a live capture: the largest frame the interface's
+ * MTU allows.  In immediate mode libpcap (TPACKET_V2) gives every packet
+ * a ring slot of this size, capped by the MTU only when no offload is on:
+ * with a 64 KiB snap length and offloads on, the 32 MiB buffer would hold
+ * about 500 packets.  Packets the offloads merge beyond it are cut: their
+ * wire length is still counted, and DPI sees their first bytes. */
+static int live_snaplen(const char *name)
+{
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (sock < 0) {
+        log_warn("%s: cannot query the MTU; snap length %d", name, LIVE_SNAPLEN_MAX);
+        return LIVE_SNAPLEN_MAX;
+    }
+    int mtu = interface_mtu(sock, name);
+    int snaplen = LIVE_SNAPLEN_MAX;
+    if (mtu > 0 && mtu < LIVE_SNAPLEN_MAX - LINK_HEADER_ALLOWANCE)
+        snaplen = mtu + LINK_HEADER_ALLOWANCE;
+    if (snaplen < LIVE_SNAPLEN_MAX && interface_offloads(sock, name))
+        log_warnx("%s: offloads (GRO/LRO/TSO/GSO) are on: packets merged beyond the MTU are "
+                  "cut to %d bytes (counted in capture.truncated_packets; their bytes still "
+                  "count in full, DPI sees their first %d); to capture them whole, run "
+                  "`ethtool -K %s gro off lro off tso off gso off`",
+                  name, snaplen, snaplen, name);
+    log_debug("%s: MTU %d, snap length %d", name, mtu, snaplen);
+    close(sock);
+    return snaplen;
+}
+
 static void source_open_live(struct source *s)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
@@ -37,7 +116,7 @@ static void source_open_live(struct source *s)
     s->pcap = pcap_create(name, err);
     if (s->pcap == NULL)
         fatalx("cannot capture on %s: %s", name, err);
-    if (pcap_set_snaplen(s->pcap, LIVE_SNAPLEN) != 0 || pcap_set_promisc(s->pcap, 1) != 0 ||
+    if (pcap_set_snaplen(s->pcap, live_snaplen(name)) != 0 || pcap_set_promisc(s->pcap, 1) != 0 ||
         pcap_set_immediate_mode(s->pcap, 1) != 0 ||
         pcap_set_buffer_size(s->pcap, LIVE_BUFFER_BYTES) != 0)
         fatalx("cannot configure capture on %s", name);

@@ -122,6 +122,8 @@ bool steer_packet(struct steer *st, uint16_t interface, int link_type, uint64_t 
         st->last_packet_ns = ts_ns;
     st->stats.packets++;
     st->stats.bytes += wire_len;
+    if (cap_len < wire_len)
+        st->stats.truncated++;
     return true;
 }
 

@@ -14,6 +14,7 @@ struct steer_stats {
     uint64_t packets;
     uint64_t bytes;
     uint64_t oversized;  /* larger than half a ring: dropped, counted */
+    uint64_t truncated;  /* captured short of their wire length (snap length) */
     uint64_t dns_hint_copies; /* DNS answers copied to the workers that do not own them */
     uint64_t dns_hint_drops;  /* copies dropped: the ring was full (live only) */
 };
