@@ -1,9 +1,11 @@
 #define _GNU_SOURCE
 #include "listen.h"
 
+#include "fdmap.h"
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <libgen.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -15,6 +17,51 @@
 #include <unistd.h>
 
 #define LISTEN_BACKLOG 128
+
+/* The socket files this process bound, by identity: the path may be
+ * removed or replaced while it runs, and only our own socket is ours to
+ * remove at shutdown. */
+struct bound_socket {
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    dev_t dev;
+    ino_t ino;
+    bool gone; /* reported as removed or replaced */
+};
+static struct bound_socket bound[FLOWSENSE_MAX_LISTENERS];
+static unsigned n_bound;
+
+static void remember_socket(const char *path)
+{
+    struct stat st;
+
+    if (n_bound >= FLOWSENSE_MAX_LISTENERS)
+        fatalx("more than %d unix sockets", FLOWSENSE_MAX_LISTENERS);
+    if (lstat(path, &st) != 0)
+        fatal("cannot stat the socket %s just bound", path);
+    struct bound_socket *b = &bound[n_bound++];
+    snprintf(b->path, sizeof(b->path), "%s", path);
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
+    b->gone = false;
+}
+
+static struct bound_socket *find_bound(const char *path)
+{
+    for (unsigned i = 0; i < n_bound; i++)
+        if (strcmp(bound[i].path, path) == 0)
+            return &bound[i];
+    return NULL;
+}
+
+/* 1 the path is our socket, 0 it is gone or another file, -1 unknown. */
+static int still_ours(const struct bound_socket *b)
+{
+    struct stat st;
+
+    if (lstat(b->path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+    return st.st_dev == b->dev && st.st_ino == b->ino;
+}
 
 static void make_socket_dir(const char *path, uid_t uid, gid_t gid)
 {
@@ -54,6 +101,7 @@ static int listen_unix(const char *path, uid_t uid, gid_t gid)
         fatal("cannot bind %s", path);
     if (chmod(path, 0660) != 0 || chown(path, uid, gid) != 0)
         fatal("cannot set owner and mode of %s", path);
+    remember_socket(path);
     if (listen(fd, LISTEN_BACKLOG) != 0)
         fatal("listen on %s", path);
     return fd;
@@ -107,11 +155,32 @@ int listen_open(const char *address, uid_t uid, gid_t gid)
     fatalx("bad listen address '%s': expected unix:PATH or tcp:HOST:PORT", address);
 }
 
+void listen_check_paths(void)
+{
+    for (unsigned i = 0; i < n_bound; i++) {
+        struct bound_socket *b = &bound[i];
+        if (b->gone || still_ours(b) != 0)
+            continue;
+        b->gone = true;
+        log_warnx("socket %s was removed or replaced: connected clients keep their stream, "
+                  "new clients cannot connect by this path until flowsensed restarts",
+                  b->path);
+    }
+}
+
 void listen_cleanup(const char *address)
 {
+    if (strncmp(address, "unix:", 5) != 0)
+        return;
+    const char *path = address + 5;
+    struct bound_socket *b = find_bound(path);
+    /* Someone removed our socket and may have put another file (another
+     * instance's socket) there: that one is not ours to remove. */
+    if (b && still_ours(b) == 0)
+        return;
     /* Without privilege the socket's directory may not be ours to write;
      * a stale socket is replaced at the next start, so this is harmless. */
-    if (strncmp(address, "unix:", 5) == 0 && unlink(address + 5) != 0 && errno != ENOENT)
-        log_info("socket %s left in place (%s); the next start replaces it", address + 5,
+    if (unlink(path) != 0 && errno != ENOENT)
+        log_info("socket %s left in place (%s); the next start replaces it", path,
                  strerror(errno));
 }

@@ -2,6 +2,7 @@
 
 #include "capture_loop.h"
 #include "channel.h"
+#include "listen.h"
 #include "log.h"
 
 #include <signal.h>
@@ -11,6 +12,8 @@
 #include <time.h>
 
 #define POLL_INTERVAL_MS 20
+/* How often the unix sockets' paths are looked at (listen_check_paths). */
+#define PATH_CHECK_POLLS 50
 /* At shutdown a child is waited for as long as it makes progress (see
  * progress_shm.h): how long it needs depends on how much it has to send,
  * to how many clients, on how loaded a machine.  One that shows none for
@@ -101,8 +104,11 @@ static void wait_children(struct supervisor *s, bool (*done)(const struct superv
 static void supervise_capture(struct supervisor *s)
 {
     bool stop_sent = false;
+    unsigned polls = 0;
 
     while (s->capture_pid > 0) {
+        if (++polls % PATH_CHECK_POLLS == 0)
+            listen_check_paths();
         if (capture_stop_requested && !stop_sent) {
             kill(s->capture_pid, SIGTERM);
             stop_sent = true;
