@@ -36,6 +36,12 @@ for f in "${files[@]}"; do
     fi
     FS_OUT=$out.ndjson FS_ERR=$out.err fs_run 120 -r "$f" --stdout
     assert_no_leftovers
+    # A replay outlives a worker that dies (restarted, its flows counted
+    # lost) and exits 0: the trap build's seccomp message or the
+    # supervisor's note of the death is the only trace.
+    if died=$(grep -m 1 -E '^seccomp: .* made forbidden system call|exited with status|died from signal' "$out.err"); then
+        crashes+=("$tag: $died")
+    fi
     if ((FS_RC >= 124)); then
         crashes+=("$tag: exit $FS_RC ($(tail -n 1 "$out.err"))")
     elif ((FS_RC != 0)); then
