@@ -15,12 +15,20 @@
  *   bits 0-3  link type: index into `links` below (modulo its size)
  *   bit 4     a RING_DNS_HINT record (a copy of another worker's DNS answer)
  *   bit 5     interface 1 (LAN, with its own network) instead of 0 (WAN)
- *   bit 6     the time step is in seconds, not milliseconds (expiry, status)
+ *   bit 6     the time step is in seconds, not milliseconds (expiry, status);
+ *             a step of 0x8000 or more then goes back (step - 0x8000) s:
+ *             time going backwards, as captures merged out of order do
  *   bit 7     wire length larger than the frame by a further 2-byte number
  * tests/fuzz/pcap_to_seeds.py writes captures in this form.
  *
  * With FUZZ_DUMP_EVENTS=DIR set, the plain build also writes the events
- * of each input as an input of fuzz_broker (its seed corpus). */
+ * of each input as an input of fuzz_broker (its seed corpus).
+ *
+ * nDPI keeps state across flows in its detection module (LRU caches of
+ * addresses and ports, the packet being dissected), shared by every input
+ * for speed: a crash may then need the inputs before it.  With
+ * FUZZ_FRESH_NDPI=1 each input gets a new module (30 ms of set-up each),
+ * so that every crash found reproduces from its one input. */
 #include "events.h"
 #include "fuzz_input.h"
 #include "log.h"
@@ -48,6 +56,7 @@ static struct ring_shared *fake_ring;
 static int channel_peer = -1;
 static msgpack_unpacked unpacked;
 static const char *dump_dir;
+static bool fresh_ndpi;
 static FILE *dump;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -70,6 +79,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fatalx("out of memory");
     msgpack_unpacked_init(&unpacked);
     dump_dir = getenv("FUZZ_DUMP_EVENTS");
+    fresh_ndpi = getenv("FUZZ_FRESH_NDPI") != NULL;
     return 0;
 }
 
@@ -113,6 +123,11 @@ static void worker_open(void)
     int size = 1 << 20;
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     channel_peer = sv[1];
+    if (fresh_ndpi) {
+        detector_destroy(&w.detector);
+        if (detector_init(&w.detector, opts.max_detection_pkts) != 0)
+            fatalx("cannot initialise nDPI");
+    }
     /* The rest of struct worker is as main.c leaves it before worker_run. */
     struct detector d = w.detector;
     memset(&w, 0, sizeof(w));
@@ -172,7 +187,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *frame = fuzz_take_chunk(&in, &len);
         uint64_t extra = h & 0x80 ? fuzz_take_be(&in, 2) : 0;
 
-        ts_ns += step * (h & 0x40 ? 1000000000ull : 1000000ull);
+        if ((h & 0x40) && (step & 0x8000))
+            ts_ns -= (step & 0x7fff) * 1000000000ull;
+        else
+            ts_ns += step * (h & 0x40 ? 1000000000ull : 1000000ull);
         /* An exact-size record: ASan sees any read past the frame. */
         struct ring_record *rec = malloc(sizeof(*rec) + len);
         if (rec == NULL)

@@ -6,7 +6,7 @@
 Each capture gives up to --max-seeds inputs of consecutive frames, each at
 most --max-bytes long (frames cut to 1500 bytes), in fuzz_worker.c's form:
 a header byte (link type index, interface 0), a 2-byte time step in
-milliseconds (in seconds when the gap exceeds 65 s), a 2-byte frame
+milliseconds (in seconds when the gap exceeds 65 s; capped at 0x7fff s), a 2-byte frame
 length, the frame.  Captures of link types fuzz_worker does not know are
 skipped.  Seed files are named after their capture and position."""
 import argparse
@@ -73,7 +73,7 @@ def record(link, step_ms, frame):
     header = LINKS[link]
     if step_ms > 0xFFFF:
         header |= 0x40
-        step_ms = min(step_ms // 1000, 0xFFFF)
+        step_ms = min(step_ms // 1000, 0x7FFF)  # 0x8000 and up go back
     frame = frame[:SNAP]
     return struct.pack(">BHH", header, step_ms, len(frame)) + frame
 
