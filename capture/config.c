@@ -32,6 +32,7 @@ struct config_parse {
      * and address[N] of each source. */
     bool network_seen[MAX_INDEX + 1];
     bool address_seen[FLOWSENSE_MAX_INTERFACES][MAX_INDEX + 1];
+    bool user_kept; /* o->user is a copy of ours (a key given twice frees the first) */
 };
 
 static int reject(struct config_parse *c, const char *section, const char *key,
@@ -159,12 +160,27 @@ static int flowsense_key(struct config_parse *c, const char *key, const char *va
     if (strcmp(key, "user") == 0) {
         if (*value == '\0' || strlen(value) > 32 || strpbrk(value, ":/ \t") != NULL)
             return reject(c, "flowsense", key, "'%s' is not a user name", value);
+        if (c->user_kept)
+            free((char *)c->o->user);
         c->o->user = keep(value);
+        c->user_kept = true;
         return 1;
     }
     return reject(c, "flowsense", key,
                   "unknown key (known: update_interval, max_detection_pkts, ttl_idle_flow, "
                   "ttl_idle_tcp_flow, max_flows, dhc_max_entries, workers, user)");
+}
+
+/* A copy of address becomes a listener; 1, or 0 when refused. */
+static int add_listen(struct config_parse *c, const char *key, const char *address)
+{
+    char *copy = keep(address);
+    const char *why = options_add_listen(c->o, copy);
+
+    if (why == NULL)
+        return 1;
+    free(copy);
+    return reject(c, "socket", key, "%s", why);
 }
 
 static int socket_key(struct config_parse *c, const char *key, const char *value)
@@ -192,8 +208,7 @@ static int socket_key(struct config_parse *c, const char *key, const char *value
         if (value[0] != '/')
             return reject(c, "socket", key, "'%s' is not an absolute path", value);
         snprintf(address, sizeof(address), "unix:%s", value);
-        const char *why = options_add_listen(c->o, keep(address));
-        return why ? reject(c, "socket", key, "%s", why) : 1;
+        return add_listen(c, key, address);
     }
     if (strcmp(base, "listen_address") == 0 || strcmp(base, "listen_port") == 0) {
         bool is_port = base[7] == 'p';
@@ -272,9 +287,12 @@ static int interface_key(struct config_parse *c, const char *section, const char
         if (c->o->sources[i].live && strcmp(c->o->sources[i].name, name) == 0)
             s = &c->o->sources[i];
     if (s == NULL) {
-        const char *why = options_add_source(c->o, keep(name), true, true);
-        if (why)
+        char *copy = keep(name);
+        const char *why = options_add_source(c->o, copy, true, true);
+        if (why) {
+            free(copy);
             return reject(c, section, key, "%s", why);
+        }
         s = &c->o->sources[c->o->n_sources - 1];
     }
     if (strcmp(key, "role") == 0) {
@@ -289,6 +307,8 @@ static int interface_key(struct config_parse *c, const char *section, const char
     if (strcmp(key, "filter") == 0) {
         if (*value == '\0')
             return reject(c, section, key, "empty filter");
+        /* Sources of the file are made here: an earlier filter is ours. */
+        free((char *)s->bpf);
         s->bpf = keep(value);
         return 1;
     }
@@ -335,13 +355,37 @@ static int pair_tcp_listeners(struct config_parse *c)
             return -1;
         }
         snprintf(address, sizeof(address), "tcp:%s:%s", c->tcp_address[i], c->tcp_port[i]);
-        const char *why = options_add_listen(c->o, keep(address));
-        if (why) {
-            reject(c, "socket", "listen_address", "%s", why);
+        if (!add_listen(c, "listen_address", address))
             return -1;
-        }
     }
     return c->failed ? -1 : 0;
+}
+
+/* What inih returned (rc), and the file's first problem, into a status. */
+static int finish(struct config_parse *c, int rc)
+{
+    const char *path = c->path;
+    char *err = c->err;
+    size_t errlen = c->errlen;
+
+    /* The first problem in the file is the one reported. */
+    if (c->long_line != 0 && (!c->failed || c->long_line < c->failed_line)) {
+        snprintf(err, errlen, "%s:%u: line too long", path, c->long_line);
+        return -1;
+    }
+    /* inih's result is the first line with any error, ours included. */
+    if (rc > 0 && (!c->failed || (unsigned)rc < c->failed_line)) {
+        snprintf(err, errlen, "%s:%d: syntax error (expected [section], key = value, or a comment)",
+                 path, rc);
+        return -1;
+    }
+    if (c->failed)
+        return -1;
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot read the file", path);
+        return -1;
+    }
+    return pair_tcp_listeners(c);
 }
 
 int config_load(struct options *o, const char *path, bool must_exist, char *err,
@@ -358,22 +402,11 @@ int config_load(struct options *o, const char *path, bool must_exist, char *err,
     }
     int rc = ini_parse_stream(read_line, &c, on_value, &c);
     fclose(c.file);
-    /* The first problem in the file is the one reported. */
-    if (c.long_line != 0 && (!c.failed || c.long_line < c.failed_line)) {
-        snprintf(err, errlen, "%s:%u: line too long", path, c.long_line);
-        return -1;
+    rc = finish(&c, rc);
+    /* The pairs became listen addresses of their own (or an error). */
+    for (unsigned i = 0; i <= MAX_INDEX; i++) {
+        free((char *)c.tcp_address[i]);
+        free((char *)c.tcp_port[i]);
     }
-    /* inih's result is the first line with any error, ours included. */
-    if (rc > 0 && (!c.failed || (unsigned)rc < c.failed_line)) {
-        snprintf(err, errlen, "%s:%d: syntax error (expected [section], key = value, or a comment)",
-                 path, rc);
-        return -1;
-    }
-    if (c.failed)
-        return -1;
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: cannot read the file", path);
-        return -1;
-    }
-    return pair_tcp_listeners(&c);
+    return rc;
 }

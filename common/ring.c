@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static uint32_t align8(uint32_t n)
@@ -73,6 +74,14 @@ int ring_attach(struct ring *r, int memfd, int data_event_fd, int space_event_fd
     if (probe.magic != RING_MAGIC || probe.data_size < RING_MIN_SIZE ||
         probe.data_size > RING_MAX_SIZE ||
         (probe.data_size & (probe.data_size - 1)) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* A mapping past the end of the memory would fault on first use. */
+    struct stat st;
+    if (fstat(memfd, &st) != 0)
+        return -1;
+    if ((uint64_t)st.st_size < sizeof(struct ring_shared) + (uint64_t)probe.data_size) {
         errno = EINVAL;
         return -1;
     }
@@ -243,7 +252,14 @@ const struct ring_record *ring_peek(struct ring *r)
         }
         uint32_t used = r->cached_peer - r->local_pos;
         uint32_t offset = r->local_pos & r->mask;
-        uint32_t contiguous = r->sh->data_size - offset;
+        /* Our own size, checked at attach: the shared one may change. */
+        uint32_t contiguous = r->mask + 1 - offset;
+        /* Positions the producer cannot have written: out of step with
+         * the 8-byte records, or more bytes in use than the area holds. */
+        if ((r->local_pos & 7) || used > r->mask + 1) {
+            ring_reset_corrupt(r, r->cached_peer);
+            return NULL;
+        }
         const struct ring_record *rec = (const struct ring_record *)(r->sh->data + offset);
         /* The producer is trusted less than our own memory: a bad size
          * would make us read past the area or loop for ever. */

@@ -98,7 +98,8 @@ struct ring {
  * to a power of two.  Returns 0, or -1 with errno set. */
 int ring_create(struct ring *r, uint32_t size, int *memfd);
 /* Maps an existing ring (worker side); checks magic and size.  Returns 0,
- * or -1 with errno set (EINVAL for a bad header). */
+ * or -1 with errno set (EINVAL for a bad header, or a size larger than
+ * the memory behind memfd). */
 int ring_attach(struct ring *r, int memfd, int data_event_fd, int space_event_fd);
 void ring_detach(struct ring *r);
 

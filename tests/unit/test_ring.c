@@ -212,6 +212,51 @@ static void test_attach_rejects_bad_header(void **state)
     p->producer.sh->magic = RING_MAGIC;
 }
 
+/* Found by fuzz_ring: a size the memory behind the ring cannot hold
+ * would fault (SIGBUS) on the first read past its end. */
+static void test_attach_rejects_size_beyond_memory(void **state)
+{
+    struct pair *p = *state;
+    struct ring other;
+
+    p->producer.sh->data_size = RING_MIN_SIZE * 4;
+    assert_int_equal(ring_attach(&other, p->memfd, -1, -1), -1);
+    p->producer.sh->data_size = RING_MIN_SIZE;
+}
+
+/* Found by fuzz_ring: positions a producer cannot have written reset the
+ * ring instead of being read. */
+static void test_hostile_positions_reset_ring(void **state)
+{
+    struct pair *p = *state;
+
+    push(&p->producer, 1, 100);
+    ring_publish(&p->producer);
+    /* More bytes in use than the area holds. */
+    atomic_store(&p->producer.sh->head, RING_MIN_SIZE * 2);
+    assert_null(ring_peek(&p->consumer));
+    assert_int_equal(atomic_load(&p->consumer.sh->records_corrupt), 1);
+    /* A position off the 8-byte grid of records. */
+    p->consumer.local_pos += 3;
+    atomic_store(&p->producer.sh->head, p->consumer.local_pos + 64);
+    assert_null(ring_peek(&p->consumer));
+    assert_int_equal(atomic_load(&p->consumer.sh->records_corrupt), 2);
+}
+
+/* Found by fuzz_ring: a size changed after attach is not believed. */
+static void test_size_changed_after_attach_ignored(void **state)
+{
+    struct pair *p = *state;
+
+    push(&p->producer, 1, 10);
+    ring_publish(&p->producer);
+    p->producer.sh->data_size = RING_MAX_SIZE;
+    expect(&p->consumer, 1, 10);
+    assert_null(ring_peek(&p->consumer));
+    assert_int_equal(atomic_load(&p->consumer.sh->records_corrupt), 0);
+    p->producer.sh->data_size = RING_MIN_SIZE;
+}
+
 /* A consumer that dies after popping records it has not released: the
  * next one starts after them, so a record that killed a worker is not
  * handed to its successor. */
@@ -336,6 +381,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_size_resets_ring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cap_len_beyond_record_is_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_rejects_bad_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attach_rejects_size_beyond_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_positions_reset_ring, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_changed_after_attach_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restarted_consumer_skips_taken_records, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_untrusted_resume_position_falls_back_to_tail, setup,
