@@ -21,13 +21,22 @@ RECORDS=$ROOT/tests/lib/records.py
 FS_OUT=$TMP/ref.ndjson FS_ERR=$TMP/ref.err fs_run 120 -r "$TMP/big.pcap" -w 2 --stdout
 [[ $FS_RC == 0 ]] || fail "the undisturbed replay exited $FS_RC"
 
-# The disturbed run: held at its first packet (the capture process
-# stopped) until a worker is stopped too, so the stop lands mid-replay.
-FS_OUT=$TMP/run.ndjson FS_ERR=$TMP/run.err fs_start -r "$TMP/big.pcap" -w 2 --stdout
+# The disturbed run reads the same bytes from a FIFO (named like the file,
+# so the records' interface is the same) fed in two parts: the second
+# only once a worker is stopped, so the stop lands mid-replay however
+# fast the machine is.
+size=$(stat -c %s "$TMP/big.pcap")
+head -c $((size / 5)) "$TMP/big.pcap" >"$TMP/part1"
+tail -c +$((size / 5 + 1)) "$TMP/big.pcap" >"$TMP/part2"
+mkdir "$TMP/fifo" && mkfifo "$TMP/fifo/big.pcap" || fail "cannot make a FIFO"
+{ cat "$TMP/part1"; wait_until 60 test -e "$TMP/go"; cat "$TMP/part2"; } >"$TMP/fifo/big.pcap" &
+track_pid $!
+FS_OUT=$TMP/run.ndjson FS_ERR=$TMP/run.err fs_start -r "$TMP/fifo/big.pcap" -w 2 --stdout
 capture_started() { fs_exited || { [[ -n $(children_named "$FS_PID" flowsensed) ]] && picture_complete 2; }; }
 wait_until 20 capture_started && ! fs_exited || fail "flowsensed did not start its children"
 victim=$(children_named "$FS_PID" flowsense-worker | head -n 1)
 kill -STOP "$victim" || fail "cannot stop worker $victim"
+touch "$TMP/go"
 say "stopped worker $victim for 5 s"
 sleep 5
 stopped_exited=0
