@@ -26,7 +26,7 @@ if ! "$BIN" -r "$PCAP" --stdout "${user[@]}" >"$out" 2>"$out.err"; then
 fi
 
 echo
-echo "Flows (one line per flow record):"
+echo "Flows (one line per flow record; [update] marks the record sent when nDPI's later dissection added metadata):"
 jq -r 'select(.type == "flow") | .flow
     | [ (.ip_protocol | if . == 6 then "tcp" elif . == 17 then "udp" else tostring end),
         ([.local_ip, .local_port, .other_ip, .other_port] as [$a, $p, $b, $q]
@@ -34,7 +34,8 @@ jq -r 'select(.type == "flow") | .flow
           "\(ep($a; $p)) <-> \(ep($b; $q))"),
         .detected_protocol_name
           + (if .detected_application != 0 then " / " + .detected_application_name else "" end)
-          + (if .detection_guessed then " (guessed)" else "" end),
+          + (if .detection_guessed then " (guessed)" else "" end)
+          + (if .detection_updated then " [update]" else "" end),
         "host=" + (.host_server_name // "-"),
         "sni=" + (.ssl.client_sni // "-") ]
     | @tsv' "$out" | awk -F'\t' '{ printf "  %-4s %-46s %-28s %-34s %s\n", $1, $2, $3, $4, $5 }'
@@ -42,8 +43,8 @@ jq -r 'select(.type == "flow") | .flow
 echo
 echo "Records by type:"
 jq -r .type "$out" | sort | uniq -c | sort -rn | awk '{ printf "  %-14s %s\n", $2, $1 }'
-echo "Protocols:"
-jq -r 'select(.type == "flow") | .flow.detected_protocol_name' "$out" \
+echo "Protocols (per flow, from its last record):"
+jq -s -r '[.[] | select(.type == "flow") | {(.flow.digest): .flow.detected_protocol_name}] | add // {} | .[]' "$out" \
     | sort | uniq -c | sort -rn | awk '{ printf "  %-14s %s\n", $2, $1 }'
 echo "Purge reasons:"
 jq -r 'select(.type == "flow_purge") | .reason' "$out" \
