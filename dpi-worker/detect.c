@@ -103,11 +103,43 @@ static void note_ssdp(struct flow *f, const struct packet_view *pv)
                    (x->ssdp_user_agent[0] || x->ssdp_server[0]);
 }
 
+/* Whether nDPI reads from this packet the TCP or UDP header its flow has.
+ * nDPI 4.2 walks the IP header on its own and is stricter than the
+ * decoder, which needs only the ports: it wants the whole TCP header its
+ * data offset claims and 8 bytes of UDP header, and stops at IPv6
+ * extension headers it does not know (AH).  A packet of a TCP or UDP flow
+ * it reads no such header from still reaches the flow's extra dissection,
+ * and BitTorrent's dereferences the missing header: a worker crash found
+ * by fuzzing (docs/reliability.md).  A packet nDPI cannot parse at all is
+ * harmless: nDPI returns before any dissector. */
+static bool ndpi_sees_l4_header(const struct flow *f, const uint8_t *l3, uint16_t len)
+{
+    const uint8_t *l4;
+    uint16_t l4_len;
+    uint8_t proto;
+
+    if (f->key.ip_protocol != IPPROTO_TCP && f->key.ip_protocol != IPPROTO_UDP)
+        return true;
+    if (ndpi_detection_get_l4(l3, len, &l4, &l4_len, &proto, 0) != 0)
+        return true;
+    if (proto != f->key.ip_protocol)
+        return false;
+    if (proto == IPPROTO_UDP)
+        return l4_len >= 8;
+    return l4_len >= 20 && l4_len >= (l4[12] >> 4) * 4;
+}
+
 enum detection_step detector_process(struct detector *d, struct flow *f,
                                      const struct packet_view *pv, int from, uint64_t ts_ms)
 {
     uint32_t len = pv->l3_len > 0xffff ? 0xffff : pv->l3_len;
     unsigned ssh_stage_before = f->ndpi->l4.tcp.ssh_stage;
+
+    if (!ndpi_sees_l4_header(f, pv->l3, (uint16_t)len)) {
+        d->packets_not_dissected++;
+        return f->detected_protocol != NDPI_PROTOCOL_UNKNOWN ? DETECTION_DISSECTING
+                                                              : DETECTION_PENDING;
+    }
     ndpi_protocol p = ndpi_detection_process_packet(d->ndpi, f->ndpi, pv->l3,
                                                     (unsigned short)len, ts_ms);
     bool known = is_known(p);

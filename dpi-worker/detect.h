@@ -17,6 +17,7 @@ struct detector {
     struct ndpi_detection_module_struct *ndpi;
     unsigned max_detection_pkts;
     uint64_t ndpi_flows_live;   /* nDPI flow states allocated now */
+    uint64_t packets_not_dissected; /* no TCP/UDP header as nDPI reads it (see detect.c) */
 };
 
 /* nDPI 4.2 keeps flow risks in a 64-bit mask: at most 64 names. */

@@ -364,20 +364,21 @@ static double seconds(struct timeval tv)
 void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
                         const struct flow_table *t, const struct worker_counters *c,
                         const struct reassembly *r, const struct dns_hints *h,
-                        uint64_t ndpi_flows, uint64_t ring_corrupt)
+                        const struct detector *d, uint64_t ring_corrupt)
 {
     struct rusage ru;
 
     getrusage(RUSAGE_SELF, &ru);
     msgpack_packer *pk = channel_event_begin(w);
-    msgpack_pack_map(pk, 20);
+    msgpack_pack_map(pk, 21);
     pk_kv_str(pk, "type", "worker_stats");
     pk_kv_u64(pk, "worker", (uint64_t)o->id);
     pk_kv_u64(pk, "pid", (uint64_t)o->pid);
     pk_kv_u64(pk, "flows", t->count);
     pk_kv_u64(pk, "flows_total", t->flows_created);
     pk_kv_u64(pk, "flows_refused", t->flows_refused);
-    pk_kv_u64(pk, "flows_detecting", ndpi_flows); /* still holding nDPI state */
+    pk_kv_u64(pk, "flows_detecting", d->ndpi_flows_live); /* still holding nDPI state */
+    pk_kv_u64(pk, "packets_not_dissected", d->packets_not_dissected);
     pk_kv_u64(pk, "flows_purged", c->flows_purged);
     pk_kv_u64(pk, "packets", c->packets);
     pk_kv_u64(pk, "bytes", c->bytes);

@@ -38,6 +38,6 @@ struct dns_hints;
 void event_worker_stats(struct channel_writer *w, const struct worker_options *o,
                         const struct flow_table *t, const struct worker_counters *c,
                         const struct reassembly *r, const struct dns_hints *h,
-                        uint64_t ndpi_flows, uint64_t ring_corrupt);
+                        const struct detector *d, uint64_t ring_corrupt);
 
 #endif

@@ -175,7 +175,7 @@ static void send_worker_stats(struct worker *w)
 {
     event_worker_stats(&w->events, w->opts, &w->flows, &w->counters, &w->reassembly,
                        &w->dns_hints,
-                       w->detector.ndpi_flows_live,
+                       &w->detector,
                        atomic_load_explicit(&w->ring.sh->records_corrupt, memory_order_relaxed));
 }
 
