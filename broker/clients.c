@@ -268,7 +268,11 @@ ssize_t client_recv(struct client *c, char *buf, size_t cap, bool *eof)
         return n;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return 0;
-    if (n < 0)
+    /* A reset is how many clients leave (and a hostile one can connect and
+     * reset in a loop): not worth a warning each. */
+    if (n < 0 && errno == ECONNRESET)
+        log_debug("client %llu (fd %d) reset its connection", (unsigned long long)c->id, c->fd);
+    else if (n < 0)
         log_warn("reading from client %llu (fd %d)", (unsigned long long)c->id, c->fd);
     *eof = n == 0;
     return -1;

@@ -11,6 +11,7 @@
 #   - clients.accepted in the final agent_status counts every connect;
 #   - no descriptor leak: the broker has as many open fds after the first
 #     churn as before it;
+#   - the log has no line per reset connection;
 #   - memory flat: the broker's VmRSS after the first churn is no more than
 #     before + 2 MiB (ASan build: + 264 MiB, its quarantine) (the poll set and client slots are sized once; a
 #     freed client's buffers go back to malloc).
@@ -85,4 +86,9 @@ say "normal client: $flows flows, $purges purges; final agent_status: flows_tota
 # at most every connect of the second.
 ((accepted >= COUNT + 1 && accepted <= COUNT + 1 + during)) \
     || fail "clients.accepted is $accepted, expected $((COUNT + 1)) to $((COUNT + 1 + during))"
+# A client's reset is its way out, not the broker's problem: no line per
+# connection (a churning client must not flood the log).
+warnings=$(grep -c -E 'warning: .*client' "$FS_LAST_ERR")
+say "warnings about clients in flowsensed's log: $warnings"
+((warnings <= 2)) || { grep -E 'warning: .*client' "$FS_LAST_ERR" | head -n 5; fail "$warnings warnings about clients for $((COUNT + during)) connects"; }
 say "ok: $((COUNT + during)) connects and disconnects, no fd leak, broker RSS +$((rss1 - rss0)) kB, the normal client's stream whole"
