@@ -255,6 +255,10 @@ static void pack_counters(msgpack_packer *pk, const struct agent_counters *c)
     pk_kv_u64(pk, "unkeyed", c->established_unkeyed);
     pk_kv_u64(pk, "lost", c->established_lost);
     pk_kv_u64(pk, "replayed", c->established_replayed);
+    pk_key(pk, "listeners");
+    msgpack_pack_map(pk, 2);
+    pk_kv_u64(pk, "recreated", c->listeners_recreated);
+    pk_kv_u64(pk, "unavailable", c->listeners_unavailable);
 }
 
 /* Every worker learns every DNS answer, so their caches hold the same
@@ -291,7 +295,7 @@ void agent_status_pack(struct agent *a, msgpack_packer *pk, const struct agent_s
     now.cpu_user = to_microseconds(now.cpu_user);
     now.cpu_system = to_microseconds(now.cpu_system);
 
-    msgpack_pack_map(pk, 22);
+    msgpack_pack_map(pk, 23);
     pk_kv_str(pk, "type", "agent_status");
     pk_kv_i64(pk, "timestamp", self->timestamp);
     pk_kv_u64(pk, "update_interval", a->update_interval);

@@ -57,6 +57,9 @@ struct agent_counters {
     /* The established-flow store (limit 0: dump_established_flows off). */
     uint64_t established_stored, established_limit, established_refused;
     uint64_t established_unkeyed, established_lost, established_replayed;
+    /* Listening sockets flowsensed bound again since this broker started,
+     * and listeners unreachable by their path now. */
+    uint64_t listeners_recreated, listeners_unavailable;
 };
 
 struct agent {

@@ -110,5 +110,7 @@ void broker_counters(const struct broker *b, struct agent_counters *c)
         .established_unkeyed = b->replay.store.unkeyed,
         .established_lost = b->replay.store.lost,
         .established_replayed = b->replay.records,
+        .listeners_recreated = b->listeners_recreated,
+        .listeners_unavailable = broker_listeners_unavailable(b),
     };
 }

@@ -62,6 +62,10 @@ struct broker {
     struct broker_channel worker[FLOWSENSE_MAX_WORKERS];
     unsigned workers_open;
     int listen_fd[FLOWSENSE_MAX_LISTENERS];
+    /* Listeners whose socket flowsensed bound again (listener_replaced),
+     * and those it reported unreachable by their path. */
+    uint64_t listeners_recreated;
+    bool listener_unavailable[FLOWSENSE_MAX_LISTENERS];
     bool stdout_open;
 
     struct client_set clients;
@@ -107,6 +111,17 @@ bool broker_terminating(void);
 
 /* channels.c */
 void broker_read_channel(struct broker *b, struct broker_channel *ch);
+
+/* listeners.c: the control channel's listener events.  Each returns 0,
+ * or -1 with *why set when the event is not a valid one. */
+/* Takes *fd (sets it to -1; closed if the event is refused) as the new
+ * socket of the event's listener, closing the old one. */
+int broker_listener_replaced(struct broker *b, const msgpack_object *obj, int *fd,
+                             const char **why);
+/* The event's listener cannot be reached by its path any more. */
+int broker_listener_unavailable(struct broker *b, const msgpack_object *obj, const char **why);
+/* How many listeners are unreachable by their path now. */
+unsigned broker_listeners_unavailable(const struct broker *b);
 
 /* records.c */
 /* Renders one checked flow, flow_status or flow_purge event and sends it

@@ -13,6 +13,7 @@
 struct dispatch {
     struct broker *b;
     struct broker_channel *ch;
+    int passed_fd; /* came with the message; a listener_replaced takes it */
 };
 
 static void reject(struct broker *b, struct broker_channel *ch, const char *why)
@@ -28,8 +29,13 @@ static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj,
     struct dispatch *d = ctx;
     struct broker *b = d->b;
 
-    /* A worker_exit is checked field by field as it is applied. */
+    /* These are checked field by field as they are applied. */
     if (kind == EVENT_WORKER_EXIT && agent_worker_exit(&b->agent, obj, &why) != 0)
+        kind = EVENT_INVALID;
+    if (kind == EVENT_LISTENER_REPLACED &&
+        broker_listener_replaced(b, obj, &d->passed_fd, &why) != 0)
+        kind = EVENT_INVALID;
+    if (kind == EVENT_LISTENER_UNAVAILABLE && broker_listener_unavailable(b, obj, &why) != 0)
         kind = EVENT_INVALID;
     if (kind == EVENT_INVALID) {
         reject(b, d->ch, why);
@@ -60,6 +66,9 @@ static void on_event(void *ctx, enum event_kind kind, const msgpack_object *obj,
     case EVENT_WORKER_EXIT: /* applied to the agent above */
         broker_replay_worker_exit(b, obj);
         break;
+    case EVENT_LISTENER_REPLACED: /* applied above */
+    case EVENT_LISTENER_UNAVAILABLE:
+        break;
     case EVENT_INVALID:
         break;
     }
@@ -78,15 +87,34 @@ static void channel_closed(struct broker *b, struct broker_channel *ch)
     log_debug("%s channel at end of file; %u still open", ch->name, b->workers_open);
 }
 
+/* One message; only the control channel may pass a descriptor with it. */
+static ssize_t receive(struct broker *b, struct broker_channel *ch, bool *truncated, int *passed)
+{
+    bool refused = false;
+    ssize_t n;
+
+    *passed = -1;
+    if (ch->from != EVENT_FROM_CONTROL)
+        return broker_channel_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, truncated);
+    n = broker_control_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, truncated, passed, &refused);
+    if (refused)
+        reject(b, ch, "message passed descriptors or control data other than one descriptor");
+    if (*passed >= 0 && (n <= 0 || *truncated)) {
+        close(*passed);
+        *passed = -1;
+    }
+    return n;
+}
+
 void broker_read_channel(struct broker *b, struct broker_channel *ch)
 {
-    struct dispatch d = { .b = b, .ch = ch };
+    struct dispatch d = { .b = b, .ch = ch, .passed_fd = -1 };
 
     for (int i = 0; i < MESSAGES_PER_WAKEUP && ch->open; i++) {
         if (ch->from == EVENT_FROM_WORKER && b->clients.full > 0)
             return;
         bool truncated;
-        ssize_t n = broker_channel_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, &truncated);
+        ssize_t n = receive(b, ch, &truncated, &d.passed_fd);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (ch->from == EVENT_FROM_WORKER)
                 broker_replay_channel_idle(b, ch->worker);
@@ -103,5 +131,10 @@ void broker_read_channel(struct broker *b, struct broker_channel *ch)
             continue;
         }
         broker_event_walk(b->message, (size_t)n, ch->from, &b->unpacked, on_event, &d);
+        if (d.passed_fd >= 0) {
+            close(d.passed_fd);
+            d.passed_fd = -1;
+            reject(b, ch, "descriptor passed without a listener_replaced event for it");
+        }
     }
 }

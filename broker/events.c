@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 struct event_name {
     const char *name;
@@ -22,6 +23,8 @@ static const struct event_name event_names[] = {
     { "capture_stats", EVENT_CAPTURE_STATS, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH - 1 },
     { "capture_done", EVENT_CAPTURE_DONE, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH },
     { "worker_exit", EVENT_WORKER_EXIT, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH },
+    { "listener_replaced", EVENT_LISTENER_REPLACED, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH },
+    { "listener_unavailable", EVENT_LISTENER_UNAVAILABLE, EVENT_FROM_CONTROL, JSON_OUT_MAX_DEPTH },
 };
 
 static bool str_is(const msgpack_object *o, const char *s)
@@ -202,5 +205,61 @@ ssize_t broker_channel_recv(int fd, char *buf, size_t cap, bool *truncated)
         n = recvmsg(fd, &mh, MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     *truncated = n > 0 && (mh.msg_flags & MSG_TRUNC);
+    return n;
+}
+
+/* Takes the descriptors of one SCM_RIGHTS block: the first single one
+ * becomes *passed, any other is closed and refused. */
+static void take_rights(const struct cmsghdr *cm, int *passed, bool *refused)
+{
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const unsigned char *data = CMSG_DATA(cm);
+
+    for (size_t k = 0; k < count; k++) {
+        int fd;
+        memcpy(&fd, data + k * sizeof(int), sizeof(int));
+        if (count == 1 && *passed < 0) {
+            *passed = fd;
+        } else {
+            close(fd);
+            *refused = true;
+        }
+    }
+}
+
+ssize_t broker_control_recv(int fd, char *buf, size_t cap, bool *truncated, int *passed,
+                            bool *refused)
+{
+    struct iovec iov = { .iov_base = buf, .iov_len = cap };
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(sizeof(int))];
+    } cbuf;
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+    ssize_t n;
+
+    *passed = -1;
+    *refused = false;
+    do {
+        mh.msg_control = cbuf.space;
+        mh.msg_controllen = sizeof(cbuf.space);
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    *truncated = n > 0 && (mh.msg_flags & MSG_TRUNC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+            take_rights(cm, passed, refused);
+        else
+            *refused = true;
+    }
+    /* More than the buffer holds: the kernel dropped the rest. */
+    if (mh.msg_flags & MSG_CTRUNC)
+        *refused = true;
+    if (*refused && *passed >= 0) {
+        close(*passed);
+        *passed = -1;
+    }
     return n;
 }

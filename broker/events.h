@@ -25,6 +25,8 @@ enum event_kind {
     EVENT_CAPTURE_STATS,
     EVENT_CAPTURE_DONE,
     EVENT_WORKER_EXIT,
+    EVENT_LISTENER_REPLACED,    /* carries a descriptor: see broker_control_recv */
+    EVENT_LISTENER_UNAVAILABLE,
 };
 
 /* Returns the kind of one event, or EVENT_INVALID with *why set. */
@@ -49,5 +51,14 @@ void broker_event_walk(const char *msg, size_t len, enum event_source from,
  * read).  *truncated is set when the message was longer than cap; its
  * tail is lost then. */
 ssize_t broker_channel_recv(int fd, char *buf, size_t cap, bool *truncated);
+/* The same, for the control channel only, which may pass one descriptor
+ * with a message (listener_replaced).  *passed is that descriptor, the
+ * caller's to close, or -1.  *refused is set when the message came with
+ * anything else (more descriptors, other control data, more than fit):
+ * all of it is closed then and *passed is -1.  A worker channel is read
+ * with broker_channel_recv, without room for control data, so the kernel
+ * discards any descriptor a worker sends. */
+ssize_t broker_control_recv(int fd, char *buf, size_t cap, bool *truncated, int *passed,
+                            bool *refused);
 
 #endif

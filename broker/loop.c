@@ -108,7 +108,7 @@ static void build_poll_set(struct broker *b, struct poll_set *ps, const struct t
          * refused at once rather than left in the backlog. */
         if (reached(listen_resume, now))
             for (unsigned i = 0; i < b->opt.listeners; i++)
-                poll_add(ps, b->listen_fd[i], POLLIN, TARGET_LISTENER, NULL);
+                poll_add(ps, b->listen_fd[i], POLLIN, TARGET_LISTENER, &b->listen_fd[i]);
     }
 }
 
@@ -155,6 +155,9 @@ static void handle_ready(struct broker *b, struct poll_set *ps, struct timespec 
         if (t->kind == TARGET_CHANNEL) {
             broker_read_channel(b, t->ptr);
         } else if (t->kind == TARGET_LISTENER) {
+            /* replaced (listener_replaced) since poll: that fd is closed */
+            if (*(const int *)t->ptr != t->fd)
+                continue;
             if (!accept_clients(b, t->fd)) {
                 clock_gettime(CLOCK_MONOTONIC, listen_resume);
                 listen_resume->tv_sec += LISTEN_PAUSE_SECONDS;

@@ -67,7 +67,7 @@ void pipeline_create(struct pipeline *p, const struct options *opts, uid_t uid, 
     broker_progress_create(p);
     p->n_listen = opts->n_listen;
     for (int i = 0; i < opts->n_listen; i++)
-        p->listen_fds[i] = listen_open(opts->listen[i], uid, gid);
+        p->listen_fds[i] = listen_open(i, opts->listen[i], uid, gid);
 }
 
 static void close_fd(int *fd)

@@ -2,7 +2,7 @@
 
 #include "capture_loop.h"
 #include "channel.h"
-#include "listen.h"
+#include "listener_handoff.h"
 #include "log.h"
 
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <time.h>
 
 #define POLL_INTERVAL_MS 20
-/* How often the unix sockets' paths are looked at (listen_check_paths). */
+/* How often the unix sockets' paths are looked at (handoff_check). */
 #define PATH_CHECK_POLLS 50
 /* At shutdown a child is waited for as long as it makes progress (see
  * progress_shm.h): how long it needs depends on how much it has to send,
@@ -105,15 +105,21 @@ static void supervise_capture(struct supervisor *s)
 {
     bool stop_sent = false;
     unsigned polls = 0;
+    pid_t broker_seen = s->broker.pid;
 
     while (s->capture_pid > 0) {
         if (++polls % PATH_CHECK_POLLS == 0)
-            listen_check_paths();
+            handoff_check();
         if (capture_stop_requested && !stop_sent) {
             kill(s->capture_pid, SIGTERM);
             stop_sent = true;
         }
         supervisor_poll(s);
+        if (s->broker.pid != broker_seen) {
+            broker_seen = s->broker.pid;
+            if (broker_seen > 0)
+                handoff_broker_started();
+        }
         if (s->capture_pid > 0)
             sleep_ms(POLL_INTERVAL_MS);
     }
@@ -138,6 +144,7 @@ static int capture_exit_status(const struct supervisor *s)
 int supervisor_run(struct supervisor *s, struct pipeline *p)
 {
     channel_writer_init(&control, p->control_fd);
+    handoff_init(p, p->control_fd);
     s->on_worker_exit = report_worker_exit;
     supervise_capture(s);
     int status = capture_exit_status(s);

@@ -18,6 +18,14 @@
  *                                   (worker, pid, signal or 0, exit
  *                                   status, flows_lost); the broker
  *                                   drops its worker_stats
+ *   listener_replaced               flowsensed → broker: the socket file
+ *                                   of listener N was removed and bound
+ *                                   again ("listener": N); the new
+ *                                   listening socket rides along
+ *                                   (SCM_RIGHTS, exactly one descriptor)
+ *   listener_unavailable            flowsensed → broker: listener N's
+ *                                   path holds another file, or cannot
+ *                                   be bound again ("listener": N)
  *   client_connected                broker → flowsensed
  */
 #ifndef FLOWSENSE_CHANNEL_H

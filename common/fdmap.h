@@ -11,7 +11,10 @@
  * flowsense-broker:
  *   3                   control channel with flowsensed (SOCK_SEQPACKET)
  *   4 .. 4+W-1          event channel of worker 0 .. W-1 (--workers W)
- *   4+W .. 4+W+L-1      listening sockets, in --listen order (--listeners L)
+ *   4+W .. 4+W+L-1      listening sockets, in --listen order (--listeners L);
+ *                       a UNIX one whose file was removed is later replaced
+ *                       by a socket passed on the control channel
+ *                       (listener_replaced, see channel.h)
  *   4+W+L               progress memory (memfd, struct child_progress of
  *                       progress_shm.h): flowsensed's shutdown waits for
  *                       the broker while the number there moves

@@ -2,7 +2,10 @@
  * can send the broker.  Messages go through the broker's own reading of
  * its channels (broker_read_channel): msgpack decoding, the checks of
  * events.c, worker_stats and capture_stats kept for agent_status,
- * worker_exit, the established-flow store and its connect-time replay,
+ * worker_exit, listener_replaced and listener_unavailable (a plain send
+ * passes no descriptor: listener_replaced is always refused here; the
+ * descriptor path is tests/unit/test_broker_listeners.c), the
+ * established-flow store and its connect-time replay,
  * subscription routing, and the JSON rendering sent to clients.
  *
  * Input:  flags byte, then the first client's command line (a chunk),

@@ -66,6 +66,19 @@ write("broker", "replay-second-client", b"\x01" + chunk(b"") + b"\x00" + chunk(m
 write("broker", "control", b"\x08" + chunk(b"") + b"\x02" + chunk(mp(CAPTURE)) +
       b"\x01" + chunk(mp(FLOW).replace(b"wan0", b"lan0")) + b"\x02" + chunk(mp(EXIT)) +
       b"\x02" + chunk(mp({"type": "capture_done"})))
+# Listener events: valid ones, and the refusals (no descriptor can come
+# with a plain send; from a worker; an index past the fixture's one
+# listener; an index that is not a number).
+REPLACED = {"type": "listener_replaced", "listener": 0}
+UNAVAILABLE = {"type": "listener_unavailable", "listener": 0}
+write("broker", "listener-events", b"\x08" + chunk(b"") + b"\x02" + chunk(mp(UNAVAILABLE)) +
+      b"\x02" + chunk(mp(REPLACED)) + b"\x00" + chunk(mp(REPLACED)) +
+      b"\x02" + chunk(mp(dict(REPLACED, listener=5))) +
+      b"\x02" + chunk(mp(dict(UNAVAILABLE, listener="0"))) +
+      b"\x02" + chunk(mp(CAPTURE) + mp(UNAVAILABLE) + mp(REPLACED)))
+write("broker", "listener-unavailable-batch", b"\x00" + chunk(b"") +
+      b"\x02" + chunk(mp(UNAVAILABLE) + mp(dict(UNAVAILABLE, listener=1 << 40))) +
+      b"\x01" + chunk(mp(UNAVAILABLE)) + b"\x03" + chunk(SUB.encode()))
 write("broker", "batch", b"\x00" + chunk(b"") + b"\x00" + chunk(mp(FLOW) + mp(STATS) + mp(PURGE)))
 
 for name, line in {

@@ -526,6 +526,8 @@ static void test_record_agent_status(void **state)
         .established_unkeyed = 12,
         .established_lost = 13,
         .established_replayed = 14,
+        .listeners_recreated = 15,
+        .listeners_unavailable = 1,
     };
     msgpack_sbuffer_clear(&f->sb);
     agent_status_pack(&a, &f->pk, &self, &counters, true);
@@ -544,7 +546,8 @@ static void test_record_agent_status(void **state)
         "\"rejected_commands\":5,\"command_timeouts\":4},"
         "\"events\":{\"received\":500,\"malformed\":2,\"dropped\":7},"
         "\"established_flows\":{\"stored\":10,\"limit\":2000,\"refused\":11,\"unkeyed\":12,"
-        "\"lost\":13,\"replayed\":14}}\n");
+        "\"lost\":13,\"replayed\":14},"
+        "\"listeners\":{\"recreated\":15,\"unavailable\":1}}\n");
 
     /* worker 0 reports; the next periodic status carries the previous totals */
     msgpack_sbuffer_clear(&f->sb);
