@@ -45,7 +45,6 @@ void broker_init(struct broker *b, const struct broker_options *opt)
         agent_init(&b->agent, opt->workers, opt->update_interval) != 0)
         fatalx("out of memory setting up the broker");
     broker_replay_init(b);
-    b->progress = broker_map_progress(opt);
 }
 
 void broker_begin_drain(struct broker *b, const char *why)

@@ -35,6 +35,9 @@ int main(int argc, char **argv)
     broker_check_descriptors(&opt);
     broker_signals_init();
     broker_init(&broker, &opt);
+    /* Here, not in broker_init(): only a broker flowsensed started has it
+     * (the fuzz fixture's descriptor 7 may be anything). */
+    broker.progress = broker_map_progress(&opt);
     sandbox_enter(opt.user, "policy/broker.policy", broker_policy);
     log_debug("serving %u worker(s) on %u listener(s)%s", opt.workers, opt.listeners,
               opt.to_stdout ? " and stdout" : "");
