@@ -66,6 +66,9 @@ struct broker {
      * and those it reported unreachable by their path. */
     uint64_t listeners_recreated;
     bool listener_unavailable[FLOWSENSE_MAX_LISTENERS];
+    /* The one process whose descriptors the control channel takes: the
+     * capture process writes on it too, and must not pass any. */
+    pid_t descriptor_sender;
     bool stdout_open;
 
     struct client_set clients;
@@ -148,6 +151,11 @@ void broker_expire_commands(struct broker *b);
  * non-blocking; fatal with a clear message when one is missing or of
  * the wrong kind. */
 void broker_check_descriptors(const struct broker_options *opt);
+/* Makes the kernel stamp each control message with its sender's pid
+ * (SO_PASSCRED), and takes descriptors only from pid.  Call before the
+ * sandbox.  Returns -1 with errno set. */
+int broker_trust_descriptors_from(struct broker *b, pid_t pid);
+
 /* Maps the progress memory flowsensed passes (fdmap.h), or returns NULL
  * when the broker was started without it.  Call before the sandbox. */
 struct child_progress *broker_map_progress(const struct broker_options *opt);

@@ -91,14 +91,21 @@ static void channel_closed(struct broker *b, struct broker_channel *ch)
 static ssize_t receive(struct broker *b, struct broker_channel *ch, bool *truncated, int *passed)
 {
     bool refused = false;
+    pid_t sender;
     ssize_t n;
 
     *passed = -1;
     if (ch->from != EVENT_FROM_CONTROL)
         return broker_channel_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, truncated);
-    n = broker_control_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, truncated, passed, &refused);
+    n = broker_control_recv(ch->fd, b->message, CHANNEL_MAX_MESSAGE, truncated, passed, &refused,
+                            &sender);
     if (refused)
         reject(b, ch, "message passed descriptors or control data other than one descriptor");
+    if (*passed >= 0 && (sender == 0 || sender != b->descriptor_sender)) {
+        close(*passed);
+        *passed = -1;
+        reject(b, ch, "descriptor passed by a process other than flowsensed");
+    }
     if (*passed >= 0 && (n <= 0 || *truncated)) {
         close(*passed);
         *passed = -1;

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* struct ucred, SCM_CREDENTIALS */
 #include "events.h"
 
 #include "json_out.h"
@@ -228,18 +229,19 @@ static void take_rights(const struct cmsghdr *cm, int *passed, bool *refused)
 }
 
 ssize_t broker_control_recv(int fd, char *buf, size_t cap, bool *truncated, int *passed,
-                            bool *refused)
+                            bool *refused, pid_t *sender)
 {
     struct iovec iov = { .iov_base = buf, .iov_len = cap };
     union {
         struct cmsghdr align;
-        char space[CMSG_SPACE(sizeof(int))];
+        char space[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
     } cbuf;
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
     ssize_t n;
 
     *passed = -1;
     *refused = false;
+    *sender = 0;
     do {
         mh.msg_control = cbuf.space;
         mh.msg_controllen = sizeof(cbuf.space);
@@ -249,9 +251,14 @@ ssize_t broker_control_recv(int fd, char *buf, size_t cap, bool *truncated, int 
     if (n < 0)
         return n;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
             take_rights(cm, passed, refused);
-        else
+        } else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+                   cm->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred uc;
+            memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+            *sender = uc.pid;
+        } else
             *refused = true;
     }
     /* More than the buffer holds: the kernel dropped the rest. */

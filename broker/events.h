@@ -57,8 +57,9 @@ ssize_t broker_channel_recv(int fd, char *buf, size_t cap, bool *truncated);
  * anything else (more descriptors, other control data, more than fit):
  * all of it is closed then and *passed is -1.  A worker channel is read
  * with broker_channel_recv, without room for control data, so the kernel
- * discards any descriptor a worker sends. */
+ * discards any descriptor a worker sends.  *sender is the sending
+ * process as the kernel saw it (SO_PASSCRED), or 0 without it. */
 ssize_t broker_control_recv(int fd, char *buf, size_t cap, bool *truncated, int *passed,
-                            bool *refused);
+                            bool *refused, pid_t *sender);
 
 #endif

@@ -3,7 +3,18 @@
 #include "log.h"
 #include "msgpack_map.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+int broker_trust_descriptors_from(struct broker *b, pid_t pid)
+{
+    int one = 1;
+
+    if (setsockopt(b->control.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0)
+        return -1;
+    b->descriptor_sender = pid;
+    return 0;
+}
 
 /* The "listener" index of an event, checked against --listeners. */
 static bool listener_index(const struct broker *b, const msgpack_object *obj, unsigned *out)

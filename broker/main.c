@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static void parse_command_line(int argc, char **argv, struct broker_options *opt)
 {
@@ -38,6 +39,9 @@ int main(int argc, char **argv)
     /* Here, not in broker_init(): only a broker flowsensed started has it
      * (the fuzz fixture's descriptor 7 may be anything). */
     broker.progress = broker_map_progress(&opt);
+    /* flowsensed, which started this broker, binds listeners again. */
+    if (broker_trust_descriptors_from(&broker, getppid()) != 0)
+        fatal("SO_PASSCRED on the control channel (fd %d)", broker.control.fd);
     sandbox_enter(opt.user, "policy/broker.policy", broker_policy);
     log_debug("serving %u worker(s) on %u listener(s)%s", opt.workers, opt.listeners,
               opt.to_stdout ? " and stdout" : "");

@@ -4,7 +4,8 @@
  * rejected, counted as malformed, and every descriptor that came with it
  * closed: the event on a worker channel (whose descriptors the kernel
  * discards), a bad or missing index, no descriptor, two descriptors, a
- * descriptor with another event.  listener_unavailable marks a listener
+ * descriptor with another event, a descriptor from another process than
+ * flowsensed (SO_PASSCRED).  listener_unavailable marks a listener
  * unreachable until its next replacement. */
 #define _GNU_SOURCE /* accept4 */
 #include <setjmp.h>
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LISTENERS 2
@@ -89,6 +91,7 @@ static int setup(void **state)
     assert_non_null(f);
     broker_init(&f->b, &opt);
     channel_pair(&f->b.control.fd, &f->control_peer);
+    assert_int_equal(broker_trust_descriptors_from(&f->b, getpid()), 0);
     channel_pair(&f->b.worker[0].fd, &f->worker_peer);
     f->b.control_out.fd = f->b.control.fd;
     for (int i = 0; i < LISTENERS; i++)
@@ -120,9 +123,8 @@ static int teardown(void **state)
 }
 
 /* Sends {"type": type, "listener": index} on peer with fds attached (n of
- * them), then lets the broker read the channel. */
-static void deliver(struct fixture *f, struct broker_channel *ch, int peer, const char *type,
-                    uint64_t index, const int *fds, int n)
+ * them); returns whether the whole message went. */
+static bool send_event(int peer, const char *type, uint64_t index, const int *fds, int n)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -149,9 +151,33 @@ static void deliver(struct fixture *f, struct broker_channel *ch, int peer, cons
         cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
         memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
     }
-    assert_int_equal(sendmsg(peer, &mh, MSG_NOSIGNAL), (ssize_t)sb.size);
+    bool sent = sendmsg(peer, &mh, MSG_NOSIGNAL) == (ssize_t)sb.size;
     msgpack_sbuffer_destroy(&sb);
+    return sent;
+}
+
+/* send_event from this process, then lets the broker read the channel. */
+static void deliver(struct fixture *f, struct broker_channel *ch, int peer, const char *type,
+                    uint64_t index, const int *fds, int n)
+{
+    assert_true(send_event(peer, type, index, fds, n));
     broker_read_channel(&f->b, ch);
+}
+
+/* The same event sent by another process on the control channel, as the
+ * capture process could (it writes there too). */
+static void deliver_from_child(struct fixture *f, const char *type, uint64_t index, const int *fds,
+                               int n)
+{
+    int status;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(send_event(f->control_peer, type, index, fds, n) ? 0 : 1);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    broker_read_channel(&f->b, &f->b.control);
 }
 
 static void to_control(struct fixture *f, const char *type, uint64_t index, const int *fds, int n)
@@ -271,6 +297,11 @@ static void test_hostile_deliveries_refused(void **state)
     malformed = f->b.events_malformed;
     /* two descriptors */
     to_control(f, "listener_replaced", 0, two, 2);
+    expect_refused(f, before, malformed);
+    malformed = f->b.events_malformed;
+    /* from another process than the one trusted (the capture process
+     * shares the control channel) */
+    deliver_from_child(f, "listener_replaced", 0, &fresh, 1);
     expect_refused(f, before, malformed);
     malformed = f->b.events_malformed;
     /* a descriptor with an event that takes none: the event stands */
