@@ -37,7 +37,7 @@ int main(int argc, char **argv)
     broker_signals_init();
     broker_init(&broker, &opt);
     /* Here, not in broker_init(): only a broker flowsensed started has it
-     * (the fuzz fixture's descriptor 7 may be anything). */
+     * (in a test or fuzz fixture that descriptor number may be anything). */
     broker.progress = broker_map_progress(&opt);
     /* flowsensed, which started this broker, binds listeners again. */
     if (broker_trust_descriptors_from(&broker, getppid()) != 0)
