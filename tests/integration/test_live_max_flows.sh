@@ -20,16 +20,21 @@ live_start 1 --update-interval 1 --max-flows "$MAX" --ttl-idle-flow 2
 start_reader "$TMP/records.ndjson" "unix:$LIVE_SOCK" --timeout 120
 wait_until 10 has_type "$TMP/records.ndjson" agent_status || fail "no agent_status within 10 s"
 
-# send_flows N PORT: N UDP datagrams to 127.0.0.1:PORT, each from a new
-# socket (a new source port: a new flow), with a receiver bound there.
+# send_flows N PORT: N UDP datagrams to 127.0.0.1:PORT, each from its own
+# source port (a new flow), with a receiver bound there.  The source ports
+# are bound explicitly (20000 + 1000 * (PORT % 100) + i, in the namespace's
+# own port space): an ephemeral port freed by one socket may come back for
+# a later one, and two datagrams would then be one flow.
 send_flows() {
     in_netns python3 - "$1" "$2" <<'PY' || fail "cannot send the flows"
 import socket, sys
 n, port = int(sys.argv[1]), int(sys.argv[2])
 rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 rx.bind(("127.0.0.1", port))
+first = 20000 + (port % 100) * 1000
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", first + i))
     s.sendto(b"flowsense max_flows test %d" % i, ("127.0.0.1", port))
     s.close()
 PY
